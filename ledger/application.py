@@ -1,0 +1,340 @@
+"""The ledger application: commands on one eventsourcing ``Application``.
+
+Every command takes the acting person's :class:`signing.keys.Signer` first;
+the events it causes are signed with that key (DESIGN.md invariant 2). The
+command checks the actor's authority from the ledger's own records before
+anything is written, and a rejected command writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import InfrastructureFactory, JSONTranscoder, Transcoder
+from eventsourcing.utils import Environment
+
+from ledger import assessment
+from ledger.domain import SCORE_KINDS, School, StaffFile, StudentRecord
+from ledger.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    InvalidInput,
+    NotAuthorized,
+    RecordNotFound,
+    SignerNotValid,
+    UnknownSigner,
+)
+from ledger.store import CertificateRegistry, RegisteredCertificate, SignedEventStore, SigningMapper
+from signing.errors import SigningError
+from signing.keys import Signer, certificate_fingerprint
+from signing.pki import verify_certificate_path
+
+T = TypeVar("T")
+
+DEFAULT_DATA = "socai-data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the ledger keeps its data, from ``--data``/``SOCAI_DATA`` and ``SOCAI_DATABASE_URL``."""
+
+    data_dir: Path
+    database_url: str | None = None
+
+    @classmethod
+    def from_env(cls, data: str | os.PathLike[str] | None = None) -> Settings:
+        chosen = data or os.environ.get("SOCAI_DATA") or DEFAULT_DATA
+        return cls(Path(chosen), os.environ.get("SOCAI_DATABASE_URL") or None)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite"
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.database_url else "sqlite"
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Trust anchors and intermediates that registered certificates must chain to."""
+
+    roots: list[x509.Certificate]
+    intermediates: list[x509.Certificate] = field(default_factory=list)
+
+    def verify(self, cert: x509.Certificate, moment: datetime) -> None:
+        try:
+            verify_certificate_path(cert, self.intermediates, self.roots, moment)
+        except SigningError as e:
+            raise SignerNotValid(str(e)) from e
+
+
+def pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(Encoding.PEM).decode("ascii")
+
+
+class Ledger(Application[UUID]):
+    """Sổ Cái: schools, staff files and student records as signed, chained events."""
+
+    name = "socai"
+
+    def __init__(self, settings: Settings, trust: Trust | None = None) -> None:
+        self.settings = settings
+        self.trust = trust
+        self.registry = CertificateRegistry()
+        super().__init__()
+        check = getattr(self.recorder, "check_durability", None)
+        if check is not None:
+            check()
+
+    # -- wiring ------------------------------------------------------------
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        base = super().construct_env(name, env)
+        if self.settings.database_url:
+            from ledger.postgres import env_from_url
+
+            base.update(env_from_url(self.settings.database_url))
+        else:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            base["SQLITE_DBNAME"] = str(self.settings.sqlite_path)
+        return base
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:  # type: ignore[override]
+        if self.settings.database_url:
+            from ledger.postgres import LedgerPostgresFactory
+
+            return LedgerPostgresFactory(env)
+        from ledger.sqlite import LedgerSQLiteFactory
+
+        return LedgerSQLiteFactory(env)
+
+    def construct_mapper(self) -> SigningMapper:  # type: ignore[override]
+        return SigningMapper(self.construct_transcoder(), self.registry)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = JSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def construct_event_store(self) -> SignedEventStore:  # type: ignore[override]
+        return SignedEventStore(self.mapper, self.recorder, self.registry)  # type: ignore[arg-type]
+
+    # -- helpers -----------------------------------------------------------
+
+    def load(self, record: UUID, cls: type[T]) -> T:
+        try:
+            agg = self.repository.get(record)
+        except AggregateNotFoundError:
+            raise RecordNotFound(f"no {cls.__name__} with id {record}") from None
+        if not isinstance(agg, cls):
+            raise RecordNotFound(f"record {record} is not a {cls.__name__}")
+        return agg
+
+    def exists(self, record: UUID) -> bool:
+        return bool(self.recorder.select_events(record, limit=1))
+
+    def actor(self, signer: Signer) -> RegisteredCertificate:
+        entry = self.registry.get(signer.fingerprint)
+        if entry is None:
+            raise UnknownSigner(
+                f"certificate {signer.fingerprint.hex()[:16]} is not registered in the ledger"
+            )
+        return entry
+
+    def _school_authority(self, signer: Signer) -> tuple[RegisteredCertificate, School]:
+        """The school on whose behalf ``signer`` may manage staff: its seal or its principal."""
+        entry = self.actor(signer)
+        owner = self.repository.get(entry.owner)
+        if isinstance(owner, School):
+            return entry, owner
+        if isinstance(owner, StaffFile) and owner.is_principal:
+            return entry, self.load(owner.school, School)
+        raise NotAuthorized("only the school seal or the principal (Hiệu trưởng) may do this")
+
+    def _check_new_certificate(self, cert: x509.Certificate) -> str:
+        fp = certificate_fingerprint(cert)
+        if self.registry.get(fp) is not None:
+            raise AlreadyExists(f"certificate {fp.hex()[:16]} is already registered")
+        if self.trust is not None:
+            self.trust.verify(cert, datetime.now(UTC))
+        return fp.hex()
+
+    # -- commands ----------------------------------------------------------
+
+    def register_school(self, seal: Signer, code: str, name: str, province: str) -> UUID:
+        """Genesis of a school: registered by its own organisation seal certificate."""
+        _require_text(code=code, name=name, province=province)
+        fp = self._check_new_certificate(seal.certificate)
+        school = School(
+            code=code,
+            name=name,
+            province=province,
+            seal_certificate=pem(seal.certificate),
+            seal_fingerprint=fp,
+        )
+        if self.exists(school.id):
+            raise AlreadyExists(f"school {code} is already registered")
+        self.save(school, signer=seal)
+        return school.id
+
+    def open_staff_file(self, actor: Signer, staff_code: str, title: str) -> UUID:
+        """Open a staff file (hồ sơ) in the actor's school."""
+        _require_text(staff_code=staff_code, title=title)
+        entry, school = self._school_authority(actor)
+        staff = StaffFile(
+            school=school.id, school_code=school.code, staff_code=staff_code, title=title,
+            by=entry.owner,
+        )
+        if self.exists(staff.id):
+            raise AlreadyExists(f"staff file {staff_code} already exists in school {school.code}")
+        self.save(staff, signer=actor)
+        return staff.id
+
+    def register_certificate(self, actor: Signer, staff: UUID, certificate: x509.Certificate) -> None:
+        """Register a staff member's signing certificate on their staff file."""
+        entry, school = self._school_authority(actor)
+        staff_file = self.load(staff, StaffFile)
+        if staff_file.school != school.id:
+            raise NotAuthorized("the staff file belongs to another school")
+        fp = self._check_new_certificate(certificate)
+        staff_file.register_certificate(certificate=pem(certificate), fingerprint=fp, by=entry.owner)
+        self.save(staff_file, signer=actor)
+
+    def enrol_student(
+        self, actor: Signer, student_code: str, school_year: str, grade: int, class_name: str
+    ) -> UUID:
+        """Enrol a student (mã học sinh) in a class of the actor's school."""
+        _require_text(student_code=student_code, school_year=school_year, class_name=class_name)
+        if not isinstance(grade, int) or not 1 <= grade <= 12:
+            raise InvalidInput(f"grade must be 1–12, not {grade!r}")
+        entry, school = self._school_authority(actor)
+        record = StudentRecord(
+            student_code=student_code, school=school.id, school_year=school_year, grade=grade,
+            class_name=class_name, by=entry.owner,
+        )
+        if self.exists(record.id):
+            raise AlreadyExists(f"student {student_code} is already enrolled")
+        self.save(record, signer=actor)
+        return record.id
+
+    def _teacher(self, actor: Signer, record: StudentRecord) -> RegisteredCertificate:
+        entry = self.actor(actor)
+        owner = self.repository.get(entry.owner)
+        if not isinstance(owner, StaffFile) or owner.school != record.school:
+            raise NotAuthorized("only staff of the student's school may record assessments")
+        return entry
+
+    def record_score(
+        self, actor: Signer, student: UUID, subject: str, term: int, kind: str, value: object
+    ) -> int:
+        """Record a score (ĐĐGtx, ĐĐGgk or ĐĐGck); return the event's version."""
+        _require_text(subject=subject)
+        if term not in (1, 2):
+            raise InvalidInput(f"term must be 1 or 2, not {term!r}")
+        if kind not in SCORE_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(SCORE_KINDS)}, not {kind!r}")
+        score = assessment.parse_score(value)
+        record = self.load(student, StudentRecord)
+        entry = self._teacher(actor, record)
+        record.record_score(subject=subject, term=term, kind=kind, value=score, by=entry.owner)
+        self.save(record, signer=actor)
+        return int(record.version)
+
+    def record_scores(
+        self, actor: Signer, entries: list[tuple[UUID, str, int, str, object]]
+    ) -> int:
+        """Record many scores in one signed save, as a gradebook column is saved.
+
+        Each entry is ``(student, subject, term, kind, value)``. All entries are
+        checked before anything is written; the events are batch-signed
+        together and written in one transaction. Returns the number recorded.
+        """
+        records: dict[UUID, StudentRecord] = {}
+        for student, subject, term, kind, value in entries:
+            _require_text(subject=subject)
+            if term not in (1, 2):
+                raise InvalidInput(f"term must be 1 or 2, not {term!r}")
+            if kind not in SCORE_KINDS:
+                raise InvalidInput(f"kind must be one of {', '.join(SCORE_KINDS)}, not {kind!r}")
+            score = assessment.parse_score(value)
+            record = records.get(student) or self.load(student, StudentRecord)
+            entry = self._teacher(actor, record)
+            record.record_score(subject=subject, term=term, kind=kind, value=score, by=entry.owner)
+            records[student] = record
+        self.save(*records.values(), signer=actor)
+        return len(entries)
+
+    def correct_score(
+        self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
+    ) -> int:
+        """Correct a recorded score with a reason, naming the corrected event's version."""
+        _require_text(reason=reason)
+        score = assessment.parse_score(value)
+        record = self.load(student, StudentRecord)
+        entry = self._teacher(actor, record)
+        if corrects not in record.scores:
+            raise InvalidInput(f"version {corrects} of this record is not a recorded score")
+        if record.scores[corrects][4] != entry.owner:
+            raise NotAuthorized("only the teacher who recorded a score may correct it")
+        record.correct_score(corrects=corrects, value=score, reason=reason, by=entry.owner)
+        self.save(record, signer=actor)
+        return int(record.version)
+
+    # -- queries -----------------------------------------------------------
+
+    def history(self, record: UUID) -> list[dict[str, Any]]:
+        """Every event of a record, verified, with its signer and hashes."""
+        rows = self.recorder.select_events(record)
+        if not rows:
+            raise RecordNotFound(f"no record with id {record}")
+        events = list(self.events.get(record))
+        out = []
+        for stored, ev in zip(rows, events, strict=True):
+            env = self.mapper.verify(stored)
+            signer = self.registry.get(env.signer)
+            fields = {
+                k: v for k, v in vars(ev).items() if k not in ("originator_id", "originator_version")
+            }
+            out.append(
+                {
+                    "version": stored.originator_version,
+                    "event": stored.topic.rsplit(".", 1)[-1],
+                    "topic": stored.topic,
+                    "timestamp": fields.pop("timestamp"),
+                    "signer": env.signer.hex(),
+                    "signer_subject": signer.certificate.subject.rfc4514_string() if signer else None,
+                    "signer_owner": str(signer.owner) if signer else None,
+                    "algorithm": env.algorithm.name,
+                    "prev": env.prev.hex(),
+                    "hash": env.hash.hex(),
+                    "fields": fields,
+                }
+            )
+        return out
+
+
+def retry_on_conflict(fn: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``fn``, retrying after :class:`ConcurrencyConflict` (it reloads state itself)."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except ConcurrencyConflict:
+            if i == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _require_text(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise InvalidInput(f"{name} must be non-empty text of at most 200 characters")

@@ -1,0 +1,162 @@
+"""PostgreSQL storage: eventsourcing's recorder plus the certificate registry.
+
+The only module of ``ledger`` that imports psycopg. Driver errors are
+translated at this boundary. The server must run with ``synchronous_commit``
+on (or a stricter remote setting) and ``fsync`` on; anything weaker is refused
+when the store opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from psycopg.sql import SQL, Identifier
+
+from ledger.errors import StorageError
+from ledger.store import CertificateRow
+
+_DURABLE_COMMIT = {"on", "remote_write", "remote_apply", "local"}
+
+
+def env_from_url(url: str) -> dict[str, str]:
+    """eventsourcing's POSTGRES_* settings from a ``postgresql://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise StorageError(f"SOCAI_DATABASE_URL must start with postgresql://, not {parts.scheme}://")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise StorageError("SOCAI_DATABASE_URL names no database")
+    return {
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "4",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+    }
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    """A plain autocommit connection, for checks, tests and administration."""
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as e:
+        raise StorageError(f"PostgreSQL unreachable: {e}") from e
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """Application recorder that also writes the certificate registry in the same transaction."""
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {schema}.socai_certificates ("
+                    "fingerprint bytea PRIMARY KEY, owner uuid NOT NULL, "
+                    "version bigint NOT NULL, pem text NOT NULL)"
+                ).format(schema=Identifier(self.datastore.schema))
+            )
+
+    def check_durability(self) -> None:
+        """Raise :class:`StorageError` unless commits are flushed durably."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SHOW synchronous_commit")
+            sync = curs.fetchone()
+            curs.execute("SHOW fsync")
+            fsync = curs.fetchone()
+        assert sync is not None and fsync is not None
+        if sync["synchronous_commit"] not in _DURABLE_COMMIT:
+            raise StorageError(
+                f"PostgreSQL synchronous_commit={sync['synchronous_commit']}; refusing to run"
+            )
+        if fsync["fsync"] != "on":
+            raise StorageError("PostgreSQL fsync is off; refusing to run")
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        certs: Sequence[CertificateRow] = kwargs.get("certificates") or ()
+        if certs:
+            curs.executemany(
+                SQL("INSERT INTO {schema}.socai_certificates VALUES (%s,%s,%s,%s)").format(
+                    schema=Identifier(self.datastore.schema)
+                ),
+                [(r.fingerprint, r.owner, r.version, r.pem) for r in certs],
+            )
+
+    def select_certificate(self, fingerprint: bytes) -> CertificateRow | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT * FROM {schema}.socai_certificates WHERE fingerprint=%s").format(
+                    schema=Identifier(self.datastore.schema)
+                ),
+                (fingerprint,),
+            )
+            row = curs.fetchone()
+        return None if row is None else _cert_row(row)
+
+    def select_certificates(self) -> list[CertificateRow]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT * FROM {schema}.socai_certificates ORDER BY owner, version").format(
+                    schema=Identifier(self.datastore.schema)
+                )
+            )
+            return [_cert_row(r) for r in curs.fetchall()]
+
+    def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]:
+        """Every stored event ordered by (record, version), streamed in pages."""
+        table = SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        )
+        after: tuple[UUID, int] = (UUID(int=0), 0)
+        first = True
+        while True:
+            with self.datastore.transaction(commit=False) as curs:
+                if record is None:
+                    cond = SQL("(originator_id, originator_version) > (%s, %s)")
+                    if first:
+                        cond = SQL("(originator_id, originator_version) >= (%s, %s)")
+                    curs.execute(
+                        SQL("SELECT * FROM {} WHERE {} ORDER BY originator_id, "
+                            "originator_version LIMIT %s").format(table, cond),
+                        (*after, page),
+                    )
+                else:
+                    curs.execute(
+                        SQL("SELECT * FROM {} WHERE originator_id=%s AND originator_version>%s "
+                            "ORDER BY originator_version LIMIT %s").format(table),
+                        (record, after[1], page),
+                    )
+                rows = curs.fetchall()
+            first = False
+            for row in rows:
+                yield StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+            if len(rows) < page:
+                return
+            after = (rows[-1]["originator_id"], rows[-1]["originator_version"])
+
+
+def _cert_row(row: Any) -> CertificateRow:
+    return CertificateRow(bytes(row["fingerprint"]), row["owner"], row["version"], row["pem"])
+
+
+class LedgerPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory with the ledger recorder."""
+
+    application_recorder_class = LedgerPostgresRecorder

@@ -1,0 +1,407 @@
+"""The signing mapper and event store: every event signed, hashed and chained.
+
+Wired into eventsourcing through ``Application.construct_mapper`` and
+``construct_event_store`` (see :mod:`ledger.application`).
+
+Writing (:meth:`SignedEventStore.put`): the payload of each event is encoded
+once by the transcoder; the event hash chains it to the record's previous
+event (``prev``); the events of one save are signed in batches by the acting
+person's :class:`signing.keys.Signer` (see :mod:`signing.envelope`); the
+envelopes and any certificate registrations go to the database in one
+transaction. The ``(record, version)`` primary key keeps each chain linear: a
+second writer of the same version fails with :class:`ConcurrencyConflict`.
+
+Reading: every event is parsed, re-hashed and its batch signature verified
+against the registered certificate (a verified batch is remembered, so a
+batch costs one signature check); :meth:`SignedEventStore.get` also checks
+each ``prev`` link and that versions have no gap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from cryptography import x509
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    EventStore,
+    IntegrityError,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.utils import get_topic
+
+from ledger.errors import (
+    ConcurrencyConflict,
+    IntegrityViolation,
+    SignerMismatch,
+    SignerNotValid,
+    UnknownSigner,
+)
+from signing import algorithms, envelope
+from signing.envelope import ZERO_HASH, Envelope, Unsealed
+from signing.errors import SigningError
+from signing.keys import Signer, certificate_fingerprint
+
+#: Event attributes that register a certificate: (PEM attribute, owner is the record).
+CERTIFICATE_FIELDS = ("certificate", "seal_certificate")
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRow:
+    """A row of the certificate registry, written with the registering event."""
+
+    fingerprint: bytes
+    owner: UUID
+    version: int
+    pem: str
+
+
+class LedgerRecorder(Protocol):
+    """What the store needs from a storage adapter beyond eventsourcing's recorder."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any: ...
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]: ...
+
+    def select_certificate(self, fingerprint: bytes) -> CertificateRow | None: ...
+
+    def select_certificates(self) -> list[CertificateRow]: ...
+
+    def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredCertificate:
+    """A certificate known to the ledger, with its owner record."""
+
+    fingerprint: bytes
+    owner: UUID
+    certificate: x509.Certificate
+
+    @classmethod
+    def from_pem(cls, pem: str, owner: UUID) -> RegisteredCertificate:
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+        return cls(certificate_fingerprint(cert), owner, cert)
+
+    def check_valid_at(self, moment: datetime) -> None:
+        """Raise :class:`SignerNotValid` unless ``moment`` is inside the validity period."""
+        cert = self.certificate
+        if moment < cert.not_valid_before_utc:
+            raise SignerNotValid(
+                f"certificate {self.fingerprint.hex()[:16]} is not valid before "
+                f"{cert.not_valid_before_utc.isoformat()}"
+            )
+        if moment > cert.not_valid_after_utc:
+            raise SignerNotValid(
+                f"certificate {self.fingerprint.hex()[:16]} expired at "
+                f"{cert.not_valid_after_utc.isoformat()}"
+            )
+
+
+class CertificateRegistry:
+    """Fingerprint → registered certificate, read through from the database."""
+
+    def __init__(self) -> None:
+        self.recorder: LedgerRecorder | None = None
+        self._cache: dict[bytes, RegisteredCertificate] = {}
+
+    def get(self, fingerprint: bytes) -> RegisteredCertificate | None:
+        hit = self._cache.get(fingerprint)
+        if hit is not None or self.recorder is None:
+            return hit
+        row = self.recorder.select_certificate(fingerprint)
+        if row is None:
+            return None
+        entry = RegisteredCertificate.from_pem(row.pem, row.owner)
+        self._cache[fingerprint] = entry
+        return entry
+
+    def remember(self, entries: Sequence[RegisteredCertificate]) -> None:
+        for e in entries:
+            self._cache[e.fingerprint] = e
+
+
+class _Bounded:
+    """A small thread-safe FIFO-bounded map (verified batches, record heads)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        return self._data.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+class SigningMapper(Mapper[UUID]):
+    """Encodes payloads once; on read parses, re-hashes and verifies envelopes."""
+
+    def __init__(self, transcoder: Transcoder, registry: CertificateRegistry) -> None:
+        super().__init__(transcoder)
+        self.registry = registry
+        self._topics: dict[type, str] = {}
+        self._verified = _Bounded(8192)
+        #: record id -> (version, hash) of the newest event seen committed.
+        self.heads = _Bounded(100_000)
+
+    def topic_of(self, event: DomainEventProtocol[UUID]) -> str:
+        cls = type(event)
+        topic = self._topics.get(cls)
+        if topic is None:
+            topic = self._topics[cls] = get_topic(cls)
+        return topic
+
+    def encode_payload(self, event: DomainEventProtocol[UUID]) -> bytes:
+        """The payload bytes of an event: its state without id and version, as JSON."""
+        state = dict(vars(event))
+        del state["originator_id"]
+        del state["originator_version"]
+        class_version = getattr(type(event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        return self.transcoder.encode(state)
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        raise TypeError("events are stored through SignedEventStore.put(), which signs them")
+
+    def verify(self, stored: StoredEvent) -> Envelope:
+        """Parse and check one stored event (hash and signature, not the chain)."""
+        rid = stored.originator_id
+        version = stored.originator_version
+        try:
+            env = envelope.decode(stored.state)
+        except SigningError as e:
+            raise IntegrityViolation(str(rid), version, "envelope", str(e)) from e
+        try:
+            env.verify_hash(envelope.record_id_bytes(rid), version, stored.topic)
+        except SigningError as e:
+            raise IntegrityViolation(str(rid), version, "hash", str(e)) from e
+        try:
+            root = env.batch_root()
+        except SigningError as e:
+            raise IntegrityViolation(str(rid), version, "signature", str(e)) from e
+        key = (env.signer, env.batch_size, root, env.signature, env.algorithm)
+        if self._verified.get(key) is None:
+            entry = self.registry.get(env.signer)
+            if entry is None:
+                raise IntegrityViolation(
+                    str(rid), version, "signer", f"certificate {env.signer.hex()[:16]} not registered"
+                )
+            try:
+                algorithms.verify(
+                    entry.certificate.public_key(),
+                    env.algorithm,
+                    env.signature,
+                    envelope.batch_message(env.batch_size, root),
+                )
+            except SigningError as e:
+                raise IntegrityViolation(str(rid), version, "signature", str(e)) from e
+            self._verified.put(key, True)
+        return env
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        env = self.verify(stored_event)
+        return self.decode_payload(stored_event, env)
+
+    def decode_payload(self, stored: StoredEvent, env: Envelope) -> DomainEventProtocol[UUID]:
+        plain = StoredEvent(stored.originator_id, stored.originator_version, stored.topic, env.payload)
+        return super().to_domain_event(plain)
+
+
+class SignedEventStore(EventStore[UUID]):
+    """An event store that signs on put and verifies hash, signature and chain on get."""
+
+    mapper: SigningMapper
+
+    def __init__(self, mapper: SigningMapper, recorder: Any, registry: CertificateRegistry) -> None:
+        super().__init__(mapper, recorder)
+        self.registry = registry
+        registry.recorder = recorder
+
+    # -- writing ---------------------------------------------------------
+
+    def put(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        signer: Signer | None = kwargs.pop("signer", None)
+        if not domain_events:
+            return []
+        if signer is None:
+            raise UnknownSigner("every event must be signed by the acting person's key")
+        registrations = self._registrations(domain_events)
+        signer_entry = self._signer_entry(signer.fingerprint, registrations)
+        for ev in domain_events:
+            signer_entry.check_valid_at(ev.timestamp)
+            by = getattr(ev, "by", None)
+            if by is not None and by != signer_entry.owner:
+                raise SignerMismatch(
+                    f"event names actor {by} but is signed by a certificate of {signer_entry.owner}"
+                )
+        stored_events, hashes = self._seal(domain_events, signer)
+        try:
+            notification_ids = self.recorder.insert_events(
+                stored_events,
+                certificates=[r for r, _ in registrations],
+                **kwargs,
+            )
+        except IntegrityError as e:
+            raise ConcurrencyConflict(
+                "another writer appended to this record first (or the certificate is already "
+                "registered); reload and retry"
+            ) from e
+        # Only committed data enters the caches.
+        for s, h in zip(stored_events, hashes, strict=True):
+            self.mapper.heads.put(s.originator_id, (s.originator_version, h))
+        self.registry.remember([e for _, e in registrations])
+        recordings = []
+        if notification_ids:
+            for d, s, n_id in zip(domain_events, stored_events, notification_ids, strict=True):
+                recordings.append(
+                    Recording(
+                        d,
+                        Notification(
+                            originator_id=s.originator_id,
+                            originator_version=s.originator_version,
+                            topic=s.topic,
+                            state=s.state,
+                            id=n_id,
+                        ),
+                    )
+                )
+        return recordings
+
+    def _registrations(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]]
+    ) -> list[tuple[CertificateRow, RegisteredCertificate]]:
+        out = []
+        for ev in domain_events:
+            for field in CERTIFICATE_FIELDS:
+                pem = getattr(ev, field, None)
+                if isinstance(pem, str):
+                    # The school's seal belongs to the school; a staff
+                    # certificate belongs to the staff file it is registered on.
+                    entry = RegisteredCertificate.from_pem(pem, ev.originator_id)
+                    row = CertificateRow(entry.fingerprint, entry.owner, ev.originator_version, pem)
+                    out.append((row, entry))
+        return out
+
+    def _signer_entry(
+        self,
+        fingerprint: bytes,
+        registrations: list[tuple[CertificateRow, RegisteredCertificate]],
+    ) -> RegisteredCertificate:
+        entry = self.registry.get(fingerprint)
+        if entry is not None:
+            return entry
+        # A school's genesis event registers its own seal and is signed by it.
+        for row, reg in registrations:
+            if reg.fingerprint == fingerprint and row.version == 1:
+                return reg
+        raise UnknownSigner(f"certificate {fingerprint.hex()[:16]} is not registered in the ledger")
+
+    def _seal(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]], signer: Signer
+    ) -> tuple[list[StoredEvent], list[bytes]]:
+        mapper = self.mapper
+        heads: dict[UUID, tuple[int, bytes]] = {}
+        keys: list[tuple[UUID, int, str]] = []
+        items: list[Unsealed] = []
+        for ev in domain_events:
+            rid = ev.originator_id
+            version = ev.originator_version
+            topic = mapper.topic_of(ev)
+            payload = mapper.encode_payload(ev)
+            if version == 1:
+                prev = ZERO_HASH
+            else:
+                head = heads.get(rid)
+                prev = head[1] if head and head[0] == version - 1 else self.head_hash(rid, version - 1)
+            h = envelope.event_hash(envelope.record_id_bytes(rid), version, topic, prev, payload)
+            heads[rid] = (version, h)
+            keys.append((rid, version, topic))
+            items.append(Unsealed(prev, h, payload))
+        states = envelope.seal(items, signer.algorithm, signer.fingerprint, signer.sign)
+        stored = [
+            StoredEvent(originator_id=rid, originator_version=v, topic=t, state=s)
+            for (rid, v, t), s in zip(keys, states, strict=True)
+        ]
+        return stored, [i.hash for i in items]
+
+    def head_hash(self, record: UUID, version: int) -> bytes:
+        """The hash of ``record`` at ``version``, from cache or the database (re-hashed)."""
+        cached = self.mapper.heads.get(record)
+        if cached is not None and cached[0] == version:
+            return bytes(cached[1])
+        rows = self.recorder.select_events(record, gt=version - 1, lte=version)
+        if not rows:
+            raise ConcurrencyConflict(f"record {record} has no version {version} to chain to")
+        env = self.mapper.verify(rows[0])
+        self.mapper.heads.put(record, (version, env.hash))
+        return env.hash
+
+    # -- reading ---------------------------------------------------------
+
+    def get(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[DomainEventProtocol[UUID]]:
+        rows = self.recorder.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        return iter(self._verified(originator_id, rows, chain=not desc))
+
+    def _verified(
+        self, originator_id: UUID, rows: Sequence[StoredEvent], *, chain: bool
+    ) -> list[DomainEventProtocol[UUID]]:
+        mapper = self.mapper
+        out = []
+        prev_version: int | None = None
+        prev_hash = b""
+        for stored in rows:
+            env = mapper.verify(stored)
+            version = stored.originator_version
+            if chain:
+                if prev_version is None:
+                    expected = ZERO_HASH if version == 1 else self.head_hash(originator_id, version - 1)
+                elif version != prev_version + 1:
+                    raise IntegrityViolation(
+                        str(originator_id), version, "chain", f"version gap after {prev_version}"
+                    )
+                else:
+                    expected = prev_hash
+                if env.prev != expected:
+                    raise IntegrityViolation(
+                        str(originator_id), version, "chain", "prev is not the previous event's hash"
+                    )
+            prev_version, prev_hash = version, env.hash
+            out.append(mapper.decode_payload(stored, env))
+        if chain and prev_version is not None:
+            mapper.heads.put(originator_id, (prev_version, prev_hash))
+        return out
