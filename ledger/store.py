@@ -43,6 +43,7 @@ from eventsourcing.utils import get_topic
 from ledger.errors import (
     ConcurrencyConflict,
     IntegrityViolation,
+    InvalidInput,
     SignerMismatch,
     SignerNotValid,
     UnknownSigner,
@@ -334,7 +335,10 @@ class SignedEventStore(EventStore[UUID]):
             rid = ev.originator_id
             version = ev.originator_version
             topic = mapper.topic_of(ev)
-            payload = mapper.encode_payload(ev)
+            try:
+                payload = mapper.encode_payload(ev)
+            except (TypeError, ValueError) as e:
+                raise InvalidInput(f"event {type(ev).__qualname__} cannot be encoded: {e}") from e
             if version == 1:
                 prev = ZERO_HASH
             else:

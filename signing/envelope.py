@@ -108,6 +108,8 @@ def batch_tree(event_hashes: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]
     """
     level = [_leaf(h) for h in event_hashes]
     n = len(level)
+    if n == 1:
+        return level[0], [[]]
     if n == 0:
         raise MalformedProof("an empty batch has no tree")
     paths: list[list[bytes]] = [[] for _ in range(n)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hashlib
 import os
@@ -187,7 +188,6 @@ def test_key_file_is_encrypted_0600_and_round_trips(tmp_path: Path, ec_key) -> N
     text = path.read_text()
     assert text.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
     # PBES2 with scrypt: the scrypt OID 1.3.6.1.4.1.11591.4.11 is in the DER.
-    der = serialization.load_pem_private_key  # noqa: F841 - for readability of the next line
     assert bytes.fromhex("2b06010401da47040b") in _pem_body(text)
     loaded = keys.load_private_key(path, PASSPHRASE)
     assert loaded.private_numbers() == ec_key.private_numbers()  # type: ignore[union-attr]
@@ -195,8 +195,6 @@ def test_key_file_is_encrypted_0600_and_round_trips(tmp_path: Path, ec_key) -> N
 
 
 def _pem_body(text: str) -> bytes:
-    import base64
-
     body = "".join(line for line in text.splitlines() if not line.startswith("-----"))
     return base64.b64decode(body)
 
@@ -230,7 +228,9 @@ def test_key_file_errors(tmp_path: Path, ed_key) -> None:
         keys.load_private_key(junk, PASSPHRASE)
 
     damaged = tmp_path / "damaged.pem"
-    damaged.write_text("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+    damaged.write_text(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    )
     with pytest.raises(KeyUnusable):
         keys.load_private_key(damaged, PASSPHRASE)
 
@@ -259,13 +259,13 @@ def test_passphrase_file_readable_by_others_is_refused(tmp_path: Path, monkeypat
     monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
     path = keys.passphrase_file(tmp_path)
     path.parent.mkdir(parents=True)
-    path.write_text("secret\n")
+    path.write_text("hunter2-xyz\n")
     os.chmod(path, 0o644)
     with pytest.raises(KeyUnusable, match="chmod 600") as info:
         keys.resolve_passphrase(tmp_path, create=True)
-    assert "secret" not in str(info.value).replace("secrets", "")
+    assert "hunter2" not in str(info.value)
     os.chmod(path, 0o600)
-    assert keys.resolve_passphrase(tmp_path, create=False) == b"secret"
+    assert keys.resolve_passphrase(tmp_path, create=False) == b"hunter2-xyz"
 
 
 # --- signers ---------------------------------------------------------------------------------
@@ -276,8 +276,10 @@ def test_software_signer(demo: pki.DemoPKI) -> None:
     assert isinstance(signer, keys.Signer)
     assert signer.algorithm is Algorithm.ECDSA_P256_SHA256
     der = signer.certificate.public_bytes(serialization.Encoding.DER)
-    assert signer.fingerprint == hashlib.sha256(der).digest() == keys.certificate_fingerprint(
-        signer.certificate
+    assert (
+        signer.fingerprint
+        == hashlib.sha256(der).digest()
+        == keys.certificate_fingerprint(signer.certificate)
     )
     signature = signer.sign(MESSAGE)
     algorithms.verify(signer.certificate.public_key(), signer.algorithm, signature, MESSAGE)
@@ -296,9 +298,7 @@ def test_software_signer_algorithm_choice(demo: pki.DemoPKI) -> None:
     assert rsa_signer.algorithm is Algorithm.RSA_PSS_SHA256
     key = keys.load_private_key(demo.staff_key_path("GV003"), PASSPHRASE)
     pkcs1 = keys.SoftwareSigner(key, demo.staff["GV003"], Algorithm.RSA_PKCS1V15_SHA256)
-    algorithms.verify(
-        pkcs1.certificate.public_key(), pkcs1.algorithm, pkcs1.sign(MESSAGE), MESSAGE
-    )
+    algorithms.verify(pkcs1.certificate.public_key(), pkcs1.algorithm, pkcs1.sign(MESSAGE), MESSAGE)
     with pytest.raises(UnsupportedAlgorithm):
         keys.SoftwareSigner(key, demo.staff["GV003"], Algorithm.ED25519)
 
@@ -345,9 +345,9 @@ def test_demo_pki_hierarchy_and_layout(demo: pki.DemoPKI) -> None:
 
     start = NOW - dt.timedelta(days=1)
     assert demo.root.not_valid_before_utc == start
-    assert demo.root.not_valid_after_utc == start.replace(year=2044)
-    assert demo.so.not_valid_after_utc == start.replace(year=2034)
-    assert demo.staff["HT001"].not_valid_after_utc == start.replace(year=2027)
+    assert demo.root.not_valid_after_utc == start.replace(year=2045)
+    assert demo.so.not_valid_after_utc == start.replace(year=2035)
+    assert demo.staff["HT001"].not_valid_after_utc == start.replace(year=2028)
 
     basic = demo.school.extensions.get_extension_for_class(x509.BasicConstraints)
     assert basic.critical and basic.value.ca and basic.value.path_length == 0
@@ -432,12 +432,27 @@ def test_expired_certificate(demo: pki.DemoPKI) -> None:
         not_before=NOW - dt.timedelta(days=400),
         not_after=NOW - dt.timedelta(days=30),
     )
-    with pytest.raises(CertificateNotValid, match="^expired"):
+    with pytest.raises(CertificateNotValid, match=r"^expired"):
         pki.verify_certificate_path(cert, demo.intermediates(), demo.trust_roots(), NOW)
-    # Validation is at a point in time: the same certificate was good while it was valid.
-    pki.verify_certificate_path(
-        cert, demo.intermediates(), demo.trust_roots(), NOW - dt.timedelta(days=60)
+
+
+def test_validation_is_at_a_point_in_time(demo: pki.DemoPKI) -> None:
+    cert = demo.issue_staff(
+        pki.StaffSpec("GV-SHORT", "Vũ Quốc Khánh", "Giáo viên"),
+        NOW,
+        not_before=NOW - dt.timedelta(hours=12),
+        not_after=NOW + dt.timedelta(hours=1),
     )
+    pki.verify_certificate_path(cert, demo.intermediates(), demo.trust_roots(), NOW)
+    with pytest.raises(CertificateNotValid, match=r"^expired"):
+        pki.verify_certificate_path(
+            cert, demo.intermediates(), demo.trust_roots(), NOW + dt.timedelta(days=1)
+        )
+    # Before its validity period the same certificate is not yet valid.
+    with pytest.raises(CertificateNotValid, match=r"^not yet valid"):
+        pki.verify_certificate_path(
+            cert, demo.intermediates(), demo.trust_roots(), NOW - dt.timedelta(hours=36)
+        )
 
 
 def test_not_yet_valid_certificate(demo: pki.DemoPKI) -> None:
@@ -447,7 +462,7 @@ def test_not_yet_valid_certificate(demo: pki.DemoPKI) -> None:
         not_before=NOW + dt.timedelta(days=30),
         not_after=NOW + dt.timedelta(days=400),
     )
-    with pytest.raises(CertificateNotValid, match="^not yet valid"):
+    with pytest.raises(CertificateNotValid, match=r"^not yet valid"):
         pki.verify_certificate_path(cert, demo.intermediates(), demo.trust_roots(), NOW)
 
 
@@ -462,9 +477,9 @@ def test_certificate_from_a_foreign_ca(demo: pki.DemoPKI, tmp_path: Path) -> Non
         now=NOW,
     )
     cert = foreign.staff["HT001"]
-    with pytest.raises(CertificateNotValid, match="^untrusted issuer"):
+    with pytest.raises(CertificateNotValid, match=r"^untrusted issuer"):
         pki.verify_certificate_path(cert, foreign.intermediates(), demo.trust_roots(), NOW)
-    with pytest.raises(CertificateNotValid, match="^untrusted issuer"):
+    with pytest.raises(CertificateNotValid, match=r"^untrusted issuer"):
         pki.verify_certificate_path(cert, demo.intermediates(), demo.trust_roots(), NOW)
     # The foreign root has the same name as ours; only its key differs.
     assert foreign.root.subject == demo.root.subject
