@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger, Settings, Trust
@@ -32,7 +30,15 @@ from signing.errors import SigningError
 from signing.keys import resolve_passphrase
 from signing.pki import DemoPKI
 
-EX_OK, EX_FAILED, EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT, EX_IOERR = 0, 1, 64, 65, 66, 73, 74
+EX_OK, EX_FAILED, EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT, EX_IOERR = (
+    0,
+    1,
+    64,
+    65,
+    66,
+    73,
+    74,
+)
 
 
 class CLIError(Exception):
@@ -65,7 +71,9 @@ def open_ledger(settings: Settings, *, need_pki: bool = True) -> tuple[Ledger, D
     pki = None
     trust = None
     if need_pki:
-        pki = DemoPKI.load(settings.data_dir / "pki", resolve_passphrase(settings.data_dir, create=False))
+        pki = DemoPKI.load(
+            settings.data_dir / "pki", resolve_passphrase(settings.data_dir, create=False)
+        )
         trust = Trust(pki.trust_roots(), pki.intermediates())
     return Ledger(settings, trust), pki
 
@@ -84,8 +92,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     from api.demo import initialise
 
     settings = Settings.from_env(args.data)
-    summary = initialise(settings, school_code=args.school_code, school_name=args.school_name,
-                         province=args.province)
+    summary = initialise(
+        settings, school_code=args.school_code, school_name=args.school_name, province=args.province
+    )
     if args.json:
         _print_json(summary)
     else:
@@ -108,7 +117,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_json(summary)
     else:
         print(f"Sổ Cái demo trong {settings.data_dir} ({settings.backend}):")
-        print(f"  Hồ sơ cán bộ: {summary['staff_files']}, chứng thư đã đăng ký: {summary['certificates']}")
+        staff, certs = summary["staff_files"], summary["certificates"]
+        print(f"  Hồ sơ cán bộ: {staff}, chứng thư đã đăng ký: {certs}")
         print(f"  Học sinh đã nhập học: {summary['students']} (lớp {summary['class_name']})")
         print(f"  Điểm đã ghi: {summary['scores']}, đính chính: {summary['corrections']}")
         print(f"  Sự kiện đã ký: {summary['events']} trong {summary['seconds']:.2f} s")
@@ -125,9 +135,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EX_OK
     print(f"Hồ sơ {record}: {len(entries)} sự kiện")
     for e in entries:
-        fields = ", ".join(f"{k}={v}" for k, v in e["fields"].items() if k not in ("certificate", "seal_certificate"))
+        fields = ", ".join(
+            f"{k}={v}"
+            for k, v in e["fields"].items()
+            if k not in ("certificate", "seal_certificate")
+        )
         print(f"  v{e['version']:<4} {e['timestamp']:%Y-%m-%d %H:%M:%S} {e['event']:<22} {fields}")
-        print(f"        ký bởi {e['signer_subject']}  hash {e['hash'][:16]}…  prev {e['prev'][:16]}…")
+        print(f"        ký bởi {e['signer_name']}  hash {e['hash'][:16]}…  prev {e['prev'][:16]}…")
     return EX_OK
 
 
@@ -139,8 +153,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _print_json(report.as_dict())
     else:
         status = "ĐẠT" if report.ok else "KHÔNG ĐẠT"
-        print(f"Kiểm tra: {status} — {report.events} sự kiện, {report.records} hồ sơ, "
-              f"{report.certificates} chứng thư, {len(report.problems)} vấn đề")
+        print(
+            f"Kiểm tra: {status} — {report.events} sự kiện, {report.records} hồ sơ, "
+            f"{report.certificates} chứng thư, {len(report.problems)} vấn đề"
+        )
         for p in report.problems:
             print(f"  hồ sơ {p.record} phiên bản {p.version}: [{p.check}] {p.detail}")
     return EX_OK if report.ok else EX_FAILED
@@ -165,8 +181,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="socai", description="Sổ Cái: sổ cái hồ sơ trường học có chữ ký số.")
-    p.add_argument("--data", default=None, help="data directory (env SOCAI_DATA, default ./socai-data)")
+    p = argparse.ArgumentParser(
+        prog="socai", description="Sổ Cái: sổ cái hồ sơ trường học có chữ ký số."
+    )
+    p.add_argument(
+        "--data", default=None, help="data directory (env SOCAI_DATA, default ./socai-data)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("init", help="create the data directory, demo PKI and school")

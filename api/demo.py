@@ -45,15 +45,18 @@ def initialise(
     now = datetime.now(UTC)
     specs = [StaffSpec(code, name, title) for code, name, title, _ in DEMO_STAFF]
     pki = create_demo_pki(
-        data / "pki", school_name=school_name, school_code=school_code, province=province,
-        staff=specs, passphrase=passphrase, now=now,
+        data / "pki",
+        school_name=school_name,
+        school_code=school_code,
+        province=province,
+        staff=specs,
+        passphrase=passphrase,
+        now=now,
     )
     config = {
         "format": 1,
         "school": {"code": school_code, "name": school_name, "province": province},
-        "staff": [
-            {"code": c, "name": n, "title": t, "subject": s} for c, n, t, s in DEMO_STAFF
-        ],
+        "staff": [{"code": c, "name": n, "title": t, "subject": s} for c, n, t, s in DEMO_STAFF],
     }
     ledger = Ledger(settings, Trust(pki.trust_roots(), pki.intermediates()))
     try:
@@ -111,10 +114,13 @@ def seed(ledger: Ledger, pki: DemoPKI, settings: Settings, *, students: int) -> 
             scores += ledger.record_scores(teacher, entries)
     first = student_id(codes[0])
     corrected = next(
-        v for v, (subj, _t, kind, _val, _by) in ledger.load(first, StudentRecord).scores.items()
+        v
+        for v, (subj, _t, kind, _val, _by) in ledger.load(first, StudentRecord).scores.items()
         if subj == "Toán" and kind == "tx"
     )
-    ledger.correct_score(teachers["Toán"], first, corrected, "8.5", "Nhập nhầm điểm khi chép từ bài kiểm tra")
+    ledger.correct_score(
+        teachers["Toán"], first, corrected, "8.5", "Nhập nhầm điểm khi chép từ bài kiểm tra"
+    )
     seconds = time.perf_counter() - started
     return {
         "staff_files": staff_files,

@@ -9,7 +9,7 @@ anything is written, and a rejected command writes nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,12 @@ from uuid import UUID
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import InfrastructureFactory, JSONTranscoder, Transcoder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    JSONTranscoder,
+    PersistenceError,
+    Transcoder,
+)
 from eventsourcing.utils import Environment
 
 from ledger import assessment
@@ -31,6 +36,7 @@ from ledger.errors import (
     NotAuthorized,
     RecordNotFound,
     SignerNotValid,
+    StorageError,
     UnknownSigner,
 )
 from ledger.store import CertificateRegistry, RegisteredCertificate, SignedEventStore, SigningMapper
@@ -45,7 +51,7 @@ DEFAULT_DATA = "socai-data"
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the ledger keeps its data, from ``--data``/``SOCAI_DATA`` and ``SOCAI_DATABASE_URL``."""
+    """Where the ledger keeps its data: ``--data``/``SOCAI_DATA`` and ``SOCAI_DATABASE_URL``."""
 
     data_dir: Path
     database_url: str | None = None
@@ -86,15 +92,20 @@ class Ledger(Application[UUID]):
     """Sổ Cái: schools, staff files and student records as signed, chained events."""
 
     name = "socai"
+    mapper: SigningMapper
+    events: SignedEventStore
 
     def __init__(self, settings: Settings, trust: Trust | None = None) -> None:
         self.settings = settings
         self.trust = trust
         self.registry = CertificateRegistry()
-        super().__init__()
-        check = getattr(self.recorder, "check_durability", None)
-        if check is not None:
-            check()
+        try:
+            super().__init__()
+            check = getattr(self.recorder, "check_durability", None)
+            if check is not None:
+                check()
+        except PersistenceError as e:
+            raise StorageError(f"cannot open the {settings.backend} store: {e}") from e
 
     # -- wiring ------------------------------------------------------------
 
@@ -109,7 +120,7 @@ class Ledger(Application[UUID]):
             base["SQLITE_DBNAME"] = str(self.settings.sqlite_path)
         return base
 
-    def construct_factory(self, env: Environment) -> InfrastructureFactory:  # type: ignore[override]
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         if self.settings.database_url:
             from ledger.postgres import LedgerPostgresFactory
 
@@ -133,7 +144,7 @@ class Ledger(Application[UUID]):
 
     def load(self, record: UUID, cls: type[T]) -> T:
         try:
-            agg = self.repository.get(record)
+            agg: object = self.repository.get(record)
         except AggregateNotFoundError:
             raise RecordNotFound(f"no {cls.__name__} with id {record}") from None
         if not isinstance(agg, cls):
@@ -154,7 +165,7 @@ class Ledger(Application[UUID]):
     def _school_authority(self, signer: Signer) -> tuple[RegisteredCertificate, School]:
         """The school on whose behalf ``signer`` may manage staff: its seal or its principal."""
         entry = self.actor(signer)
-        owner = self.repository.get(entry.owner)
+        owner: object = self.repository.get(entry.owner)
         if isinstance(owner, School):
             return entry, owner
         if isinstance(owner, StaffFile) and owner.is_principal:
@@ -192,7 +203,10 @@ class Ledger(Application[UUID]):
         _require_text(staff_code=staff_code, title=title)
         entry, school = self._school_authority(actor)
         staff = StaffFile(
-            school=school.id, school_code=school.code, staff_code=staff_code, title=title,
+            school=school.id,
+            school_code=school.code,
+            staff_code=staff_code,
+            title=title,
             by=entry.owner,
         )
         if self.exists(staff.id):
@@ -200,14 +214,18 @@ class Ledger(Application[UUID]):
         self.save(staff, signer=actor)
         return staff.id
 
-    def register_certificate(self, actor: Signer, staff: UUID, certificate: x509.Certificate) -> None:
+    def register_certificate(
+        self, actor: Signer, staff: UUID, certificate: x509.Certificate
+    ) -> None:
         """Register a staff member's signing certificate on their staff file."""
         entry, school = self._school_authority(actor)
         staff_file = self.load(staff, StaffFile)
         if staff_file.school != school.id:
             raise NotAuthorized("the staff file belongs to another school")
         fp = self._check_new_certificate(certificate)
-        staff_file.register_certificate(certificate=pem(certificate), fingerprint=fp, by=entry.owner)
+        staff_file.register_certificate(
+            certificate=pem(certificate), fingerprint=fp, by=entry.owner
+        )
         self.save(staff_file, signer=actor)
 
     def enrol_student(
@@ -219,8 +237,12 @@ class Ledger(Application[UUID]):
             raise InvalidInput(f"grade must be 1–12, not {grade!r}")
         entry, school = self._school_authority(actor)
         record = StudentRecord(
-            student_code=student_code, school=school.id, school_year=school_year, grade=grade,
-            class_name=class_name, by=entry.owner,
+            student_code=student_code,
+            school=school.id,
+            school_year=school_year,
+            grade=grade,
+            class_name=class_name,
+            by=entry.owner,
         )
         if self.exists(record.id):
             raise AlreadyExists(f"student {student_code} is already enrolled")
@@ -229,7 +251,7 @@ class Ledger(Application[UUID]):
 
     def _teacher(self, actor: Signer, record: StudentRecord) -> RegisteredCertificate:
         entry = self.actor(actor)
-        owner = self.repository.get(entry.owner)
+        owner: object = self.repository.get(entry.owner)
         if not isinstance(owner, StaffFile) or owner.school != record.school:
             raise NotAuthorized("only staff of the student's school may record assessments")
         return entry
@@ -251,7 +273,7 @@ class Ledger(Application[UUID]):
         return int(record.version)
 
     def record_scores(
-        self, actor: Signer, entries: list[tuple[UUID, str, int, str, object]]
+        self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
     ) -> int:
         """Record many scores in one signed save, as a gradebook column is saved.
 
@@ -303,7 +325,9 @@ class Ledger(Application[UUID]):
             env = self.mapper.verify(stored)
             signer = self.registry.get(env.signer)
             fields = {
-                k: v for k, v in vars(ev).items() if k not in ("originator_id", "originator_version")
+                k: v
+                for k, v in vars(ev).items()
+                if k not in ("originator_id", "originator_version", "originator_topic")
             }
             out.append(
                 {
@@ -312,7 +336,10 @@ class Ledger(Application[UUID]):
                     "topic": stored.topic,
                     "timestamp": fields.pop("timestamp"),
                     "signer": env.signer.hex(),
-                    "signer_subject": signer.certificate.subject.rfc4514_string() if signer else None,
+                    "signer_subject": signer.certificate.subject.rfc4514_string()
+                    if signer
+                    else None,
+                    "signer_name": _display_name(signer.certificate) if signer else None,
                     "signer_owner": str(signer.owner) if signer else None,
                     "algorithm": env.algorithm.name,
                     "prev": env.prev.hex(),
@@ -321,6 +348,14 @@ class Ledger(Application[UUID]):
                 }
             )
         return out
+
+
+def _display_name(cert: x509.Certificate) -> str:
+    """ "Name, title" from a certificate subject, for people reading a history."""
+    subject = cert.subject
+    names = [a.value for a in subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    titles = [a.value for a in subject.get_attributes_for_oid(x509.NameOID.TITLE)]
+    return ", ".join(str(v) for v in [*names[:1], *titles[:1]])
 
 
 def retry_on_conflict(fn: Callable[[], T], attempts: int = 5) -> T:

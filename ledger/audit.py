@@ -110,22 +110,27 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
         try:
             env = envelope.decode(stored.state)
             state = decode_payload(env.payload)
-        except Exception:  # noqa: BLE001 - reported in pass 2 for this event
+        except Exception:  # noqa: S112 - pass 2 reports this event's defect
             continue
         for name in CERTIFICATE_FIELDS:
             pem = state.get(name)
             if not isinstance(pem, str):
                 continue
             try:
-                entry = RegisteredCertificate.from_pem(pem, stored.originator_id)
+                entry = RegisteredCertificate.from_pem(pem, _uuid(stored.originator_id))
             except ValueError as e:
                 report.problems.append(
-                    Problem(str(stored.originator_id), stored.originator_version, "registry", str(e))
+                    Problem(
+                        str(stored.originator_id), stored.originator_version, "registry", str(e)
+                    )
                 )
                 continue
             if entry.fingerprint not in registrations:
                 registrations[entry.fingerprint] = _Registration(
-                    entry, stored.originator_id, stored.originator_version, state["timestamp"]
+                    entry,
+                    _uuid(stored.originator_id),
+                    stored.originator_version,
+                    state["timestamp"],
                 )
     report.certificates = len(registrations)
     _check_registry_table(ledger, registrations, report)
@@ -144,16 +149,20 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
         report.events += 1
         problems = _check_event(stored, decode_payload, registrations, verified)
         version = stored.originator_version
-        env = _try_decode(stored)
-        if env is not None:
+        parsed = _try_decode(stored)
+        if parsed is not None:
             if version != prev_version + 1:
                 problems.append(("chain", f"version {version} follows {prev_version}"))
-            elif env.prev != prev_hash:
+            elif parsed.prev != prev_hash:
                 problems.append(("chain", "prev is not the hash of the previous event"))
-            prev_hash = env.hash
+            prev_hash = parsed.hash
         prev_version = version
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
     return report
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 def _try_decode(stored: StoredEvent) -> envelope.Envelope | None:
@@ -187,7 +196,9 @@ def _check_event(
         if reg.record == rid and reg.version > version:
             out.append(("signer", "signed before its certificate was registered"))
         elif (reg.record, reg.version) == (rid, version) and stored.topic != REGISTRATION_TOPICS[0]:
-            out.append(("signer", "only a school's genesis may register its own signing certificate"))
+            out.append(
+                ("signer", "only a school's genesis may register its own signing certificate")
+            )
         try:
             root = env.batch_root()
             key = (env.signer, env.batch_size, root, env.signature)
@@ -203,7 +214,7 @@ def _check_event(
             out.append(("signature", str(e)))
     try:
         state = decode_payload(env.payload)
-    except Exception as e:  # noqa: BLE001 - any decoding failure is a finding
+    except Exception as e:
         out.append(("payload", f"payload does not decode: {e}"))
         return out
     if reg is not None:
@@ -226,20 +237,29 @@ def _check_registry_table(
         row = table.pop(fp, None)
         if row is None or row.owner != reg.entry.owner:
             report.problems.append(
-                Problem(str(reg.record), reg.version, "registry", f"{fp.hex()[:16]} missing or wrong owner")
+                Problem(
+                    str(reg.record),
+                    reg.version,
+                    "registry",
+                    f"{fp.hex()[:16]} missing or wrong owner",
+                )
             )
     for fp, row in table.items():
         report.problems.append(
-            Problem(str(row.owner), row.version, "registry", f"{fp.hex()[:16]} has no registering event")
+            Problem(
+                str(row.owner), row.version, "registry", f"{fp.hex()[:16]} has no registering event"
+            )
         )
 
 
-def _check_trust(ledger: Any, registrations: dict[bytes, _Registration], report: AuditReport) -> None:
+def _check_trust(
+    ledger: Any, registrations: dict[bytes, _Registration], report: AuditReport
+) -> None:
     trust = getattr(ledger, "trust", None)
     if trust is None:
         return
     for reg in registrations.values():
         try:
             trust.verify(reg.entry.certificate, reg.time)
-        except Exception as e:  # noqa: BLE001 - reported, never raised
+        except Exception as e:
             report.problems.append(Problem(str(reg.record), reg.version, "certificate", str(e)))

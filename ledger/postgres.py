@@ -28,7 +28,9 @@ def env_from_url(url: str) -> dict[str, str]:
     """eventsourcing's POSTGRES_* settings from a ``postgresql://`` URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise StorageError(f"SOCAI_DATABASE_URL must start with postgresql://, not {parts.scheme}://")
+        raise StorageError(
+            f"SOCAI_DATABASE_URL must start with postgresql://, not {parts.scheme}://"
+        )
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname:
         raise StorageError("SOCAI_DATABASE_URL names no database")
@@ -128,14 +130,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     if first:
                         cond = SQL("(originator_id, originator_version) >= (%s, %s)")
                     curs.execute(
-                        SQL("SELECT * FROM {} WHERE {} ORDER BY originator_id, "
-                            "originator_version LIMIT %s").format(table, cond),
+                        SQL(
+                            "SELECT * FROM {} WHERE {} ORDER BY originator_id, "
+                            "originator_version LIMIT %s"
+                        ).format(table, cond),
                         (*after, page),
                     )
                 else:
                     curs.execute(
-                        SQL("SELECT * FROM {} WHERE originator_id=%s AND originator_version>%s "
-                            "ORDER BY originator_version LIMIT %s").format(table),
+                        SQL(
+                            "SELECT * FROM {} WHERE originator_id=%s AND originator_version>%s "
+                            "ORDER BY originator_version LIMIT %s"
+                        ).format(table),
                         (record, after[1], page),
                     )
                 rows = curs.fetchall()

@@ -19,12 +19,14 @@ each ``prev`` link and that versions have no gap.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from cryptography import x509
@@ -33,6 +35,7 @@ from eventsourcing.persistence import (
     EventStore,
     IntegrityError,
     Mapper,
+    PersistenceError,
     Notification,
     Recording,
     StoredEvent,
@@ -46,6 +49,7 @@ from ledger.errors import (
     InvalidInput,
     SignerMismatch,
     SignerNotValid,
+    StorageError,
     UnknownSigner,
 )
 from signing import algorithms, envelope
@@ -86,7 +90,9 @@ class LedgerRecorder(Protocol):
 
     def select_certificates(self) -> list[CertificateRow]: ...
 
-    def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]: ...
+    def iter_stored(
+        self, record: UUID | None = None, page: int = 1000
+    ) -> Iterator[StoredEvent]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,24 +102,31 @@ class RegisteredCertificate:
     fingerprint: bytes
     owner: UUID
     certificate: x509.Certificate
+    #: Validity period, read once from the certificate (checked per event).
+    not_before: datetime
+    not_after: datetime
 
     @classmethod
     def from_pem(cls, pem: str, owner: UUID) -> RegisteredCertificate:
         cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-        return cls(certificate_fingerprint(cert), owner, cert)
+        return cls(
+            certificate_fingerprint(cert),
+            owner,
+            cert,
+            cert.not_valid_before_utc,
+            cert.not_valid_after_utc,
+        )
 
     def check_valid_at(self, moment: datetime) -> None:
         """Raise :class:`SignerNotValid` unless ``moment`` is inside the validity period."""
-        cert = self.certificate
-        if moment < cert.not_valid_before_utc:
+        if moment < self.not_before:
             raise SignerNotValid(
                 f"certificate {self.fingerprint.hex()[:16]} is not valid before "
-                f"{cert.not_valid_before_utc.isoformat()}"
+                f"{self.not_before.isoformat()}"
             )
-        if moment > cert.not_valid_after_utc:
+        if moment > self.not_after:
             raise SignerNotValid(
-                f"certificate {self.fingerprint.hex()[:16]} expired at "
-                f"{cert.not_valid_after_utc.isoformat()}"
+                f"certificate {self.fingerprint.hex()[:16]} expired at {self.not_after.isoformat()}"
             )
 
 
@@ -210,7 +223,10 @@ class SigningMapper(Mapper[UUID]):
             entry = self.registry.get(env.signer)
             if entry is None:
                 raise IntegrityViolation(
-                    str(rid), version, "signer", f"certificate {env.signer.hex()[:16]} not registered"
+                    str(rid),
+                    version,
+                    "signer",
+                    f"certificate {env.signer.hex()[:16]} not registered",
                 )
             try:
                 algorithms.verify(
@@ -229,7 +245,9 @@ class SigningMapper(Mapper[UUID]):
         return self.decode_payload(stored_event, env)
 
     def decode_payload(self, stored: StoredEvent, env: Envelope) -> DomainEventProtocol[UUID]:
-        plain = StoredEvent(stored.originator_id, stored.originator_version, stored.topic, env.payload)
+        plain = StoredEvent(
+            stored.originator_id, stored.originator_version, stored.topic, env.payload
+        )
         return super().to_domain_event(plain)
 
 
@@ -242,6 +260,7 @@ class SignedEventStore(EventStore[UUID]):
         super().__init__(mapper, recorder)
         self.registry = registry
         registry.recorder = recorder
+        self._proven: weakref.WeakSet[Signer] = weakref.WeakSet()
 
     # -- writing ---------------------------------------------------------
 
@@ -255,8 +274,9 @@ class SignedEventStore(EventStore[UUID]):
             raise UnknownSigner("every event must be signed by the acting person's key")
         registrations = self._registrations(domain_events)
         signer_entry = self._signer_entry(signer.fingerprint, registrations)
+        self._prove_possession(signer, signer_entry)
         for ev in domain_events:
-            signer_entry.check_valid_at(ev.timestamp)
+            signer_entry.check_valid_at(cast(Any, ev).timestamp)
             by = getattr(ev, "by", None)
             if by is not None and by != signer_entry.owner:
                 raise SignerMismatch(
@@ -274,6 +294,8 @@ class SignedEventStore(EventStore[UUID]):
                 "another writer appended to this record first (or the certificate is already "
                 "registered); reload and retry"
             ) from e
+        except PersistenceError as e:
+            raise StorageError(f"the events were not written: {e}") from e
         # Only committed data enters the caches.
         for s, h in zip(stored_events, hashes, strict=True):
             self.mapper.heads.put(s.originator_id, (s.originator_version, h))
@@ -294,6 +316,32 @@ class SignedEventStore(EventStore[UUID]):
                     )
                 )
         return recordings
+
+    def _prove_possession(self, signer: Signer, entry: RegisteredCertificate) -> None:
+        """Check once per signer object that it signs with the registered certificate's key.
+
+        A signer whose signatures do not verify would write events that make
+        its records unreadable; this catches it before anything is written,
+        at the cost of one signature and one verification per signer object.
+        """
+        try:
+            if signer in self._proven:
+                return
+        except TypeError:  # not weak-referenceable: check every time
+            pass
+        challenge = b"socai/proof-of-possession/v1\x00" + os.urandom(32)
+        try:
+            algorithms.verify(
+                entry.certificate.public_key(), signer.algorithm, signer.sign(challenge), challenge
+            )
+        except SigningError as e:
+            raise SignerMismatch(
+                f"the signer's key does not match certificate {entry.fingerprint.hex()[:16]}: {e}"
+            ) from e
+        try:
+            self._proven.add(signer)
+        except TypeError:
+            pass
 
     def _registrations(
         self, domain_events: Sequence[DomainEventProtocol[UUID]]
@@ -343,7 +391,9 @@ class SignedEventStore(EventStore[UUID]):
                 prev = ZERO_HASH
             else:
                 head = heads.get(rid)
-                prev = head[1] if head and head[0] == version - 1 else self.head_hash(rid, version - 1)
+                prev = (
+                    head[1] if head and head[0] == version - 1 else self.head_hash(rid, version - 1)
+                )
             h = envelope.event_hash(envelope.record_id_bytes(rid), version, topic, prev, payload)
             heads[rid] = (version, h)
             keys.append((rid, version, topic))
@@ -393,7 +443,9 @@ class SignedEventStore(EventStore[UUID]):
             version = stored.originator_version
             if chain:
                 if prev_version is None:
-                    expected = ZERO_HASH if version == 1 else self.head_hash(originator_id, version - 1)
+                    expected = (
+                        ZERO_HASH if version == 1 else self.head_hash(originator_id, version - 1)
+                    )
                 elif version != prev_version + 1:
                     raise IntegrityViolation(
                         str(originator_id), version, "chain", f"version gap after {prev_version}"
@@ -402,7 +454,10 @@ class SignedEventStore(EventStore[UUID]):
                     expected = prev_hash
                 if env.prev != expected:
                     raise IntegrityViolation(
-                        str(originator_id), version, "chain", "prev is not the previous event's hash"
+                        str(originator_id),
+                        version,
+                        "chain",
+                        "prev is not the previous event's hash",
                     )
             prev_version, prev_hash = version, env.hash
             out.append(mapper.decode_payload(stored, env))

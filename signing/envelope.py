@@ -287,6 +287,7 @@ def seal(
         n = len(chunk)
         signature = sign(batch_message(n, root))
         for k, (item, h, path) in enumerate(zip(chunk, hashes, paths, strict=True)):
-            out.append(encode(algorithm, fingerprint, item.prev, h, n, k, path, signature, item.payload))
+            out.append(
+                encode(algorithm, fingerprint, item.prev, h, n, k, path, signature, item.payload)
+            )
     return out
-

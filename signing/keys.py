@@ -108,7 +108,7 @@ def _spki(key: PrivateKey | x509.Certificate) -> bytes:
 class SoftwareSigner:
     """A :class:`Signer` backed by a private key held in this process."""
 
-    __slots__ = ("_algorithm", "_certificate", "_fingerprint", "_key")
+    __slots__ = ("__weakref__", "_algorithm", "_certificate", "_fingerprint", "_key")
 
     def __init__(
         self,

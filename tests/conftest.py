@@ -60,7 +60,7 @@ def _pg_available() -> str | None:
 
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
             return None
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return str(e)
 
 

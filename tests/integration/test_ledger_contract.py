@@ -60,7 +60,10 @@ def test_batch_of_many_records_is_one_signature_per_chunk(school: School) -> Non
         school.teachers["GV001"], [(rid, "Toán", 1, "tx", "6.5") for rid in ids]
     )
     assert n == 130
-    sigs = {envelope.decode(school.ledger.recorder.select_events(rid)[-1].state).signature for rid in ids}
+    sigs = {
+        envelope.decode(school.ledger.recorder.select_events(rid)[-1].state).signature
+        for rid in ids
+    }
     assert len(sigs) == 3  # 64 + 64 + 2
     report = audit(school.ledger)
     assert report.ok, report.problems
@@ -101,11 +104,10 @@ def test_out_of_range_score_writes_nothing(school: School, value: str) -> None:
 def test_unknown_signer_writes_nothing(school: School) -> None:
     rid = enrol(school)
     # A certificate issued by the school CA but never registered in the ledger.
+    import uuid
     from datetime import UTC, datetime
 
     from signing.pki import StaffSpec
-
-    import uuid
 
     code = f"GV9{uuid.uuid4().hex[:6]}"
     school.pki.issue_staff(StaffSpec(code, "Hoàng Văn Lạ", "Giáo viên"), datetime.now(UTC))
@@ -119,7 +121,9 @@ def test_unknown_signer_writes_nothing(school: School) -> None:
 def test_event_naming_another_actor_is_refused(school: School) -> None:
     rid = enrol(school)
     record = school.ledger.load(rid, StudentRecord)
-    record.record_score(subject="Toán", term=1, kind="tx", value=Decimal("9.0"), by=school.staff("GV002"))
+    record.record_score(
+        subject="Toán", term=1, kind="tx", value=Decimal("9.0"), by=school.staff("GV002")
+    )
     with pytest.raises(SignerMismatch):
         school.ledger.save(record, signer=school.teachers["GV001"])
     assert len(school.ledger.recorder.select_events(rid)) == 1
@@ -130,7 +134,9 @@ def test_duplicates_refused(school: School) -> None:
     with pytest.raises(AlreadyExists):
         enrol(school)
     with pytest.raises(AlreadyExists):
-        school.ledger.register_certificate(school.principal, school.staff("GV001"), school.pki.staff["GV001"])
+        school.ledger.register_certificate(
+            school.principal, school.staff("GV001"), school.pki.staff["GV001"]
+        )
 
 
 def test_teacher_cannot_open_staff_files(school: School) -> None:

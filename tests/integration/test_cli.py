@@ -1,0 +1,110 @@
+"""The ``socai`` command line on the embedded SQLite store."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli import EX_CANTCREAT, EX_NOINPUT, main
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOCAI_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SOCAI_KEY_PASSPHRASE", raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_then_demo_history_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    code, out, _ = run(capsys, "--data", str(data), "init")
+    assert code == 0 and "Đã khởi tạo" in out
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    secret = data / "secrets" / "key-passphrase"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    for key in data.rglob("*key*.pem"):
+        assert key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"), key
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+    code, out, _ = run(capsys, "--data", str(data), "demo", "--students", "4", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["students"] == 4 and summary["corrections"] == 1
+    assert summary["scores"] == 4 * (4 + 4 + 3 + 6)
+
+    code, out, _ = run(capsys, "--data", str(data), "history", summary["example_student"], "--json")
+    assert code == 0
+    events = json.loads(out)["events"]
+    assert events[0]["event"] == "Enrolled"
+    assert events[-1]["event"] == "ScoreCorrected"
+    assert events[-1]["fields"]["reason"].startswith("Nhập nhầm")
+    assert all(e["prev"] == p["hash"] for p, e in zip(events, events[1:], strict=False))
+
+    code, out, _ = run(capsys, "--data", str(data), "audit", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["events"] == summary["events"]
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data", str(data), "init")[0] == 0
+    before = {p: p.stat().st_mtime_ns for p in data.rglob("*") if p.is_file()}
+    code, _, err = run(capsys, "--data", str(data), "init")
+    assert code == EX_CANTCREAT and "refusing to overwrite" in err
+    assert {p: p.stat().st_mtime_ns for p in data.rglob("*") if p.is_file()} == before
+
+
+def test_passphrase_from_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "một cụm mật khẩu dài")
+    data = tmp_path / "data"
+    assert run(capsys, "--data", str(data), "init")[0] == 0
+    assert not (data / "secrets").exists()
+    monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "sai mật khẩu")
+    code, _, err = run(capsys, "--data", str(data), "demo", "--students", "1")
+    assert code != 0 and "passphrase" in err.lower()
+    assert "một cụm" not in err and "sai mật" not in err
+
+
+def test_missing_data_dir_and_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--data", str(tmp_path / "none"), "audit")
+    assert code == EX_NOINPUT and "socai init" in err
+    data = tmp_path / "data"
+    run(capsys, "--data", str(data), "init")
+    code, _, err = run(capsys, "--data", str(data), "history", "HS-KHONG-CO")
+    assert code == EX_NOINPUT
+
+
+def test_console_script_and_env_data(tmp_path: Path) -> None:
+    env = {**os.environ, "SOCAI_DATA": str(tmp_path / "d")}
+    env.pop("SOCAI_DATABASE_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo", "--students", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "Học sinh đã nhập học: 2" in out
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "audit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ĐẠT" in done.stdout
