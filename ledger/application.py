@@ -9,6 +9,8 @@ anything is written, and a rejected command writes nothing.
 from __future__ import annotations
 
 import os
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,6 +117,9 @@ class Ledger(Application[UUID]):
             from ledger.postgres import env_from_url
 
             base.update(env_from_url(self.settings.database_url))
+            # The registry is written by the recorder's insert hook, which
+            # eventsourcing's database-function path would skip.
+            base["POSTGRES_ENABLE_DB_FUNCTIONS"] = "n"
         else:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             base["SQLITE_DBNAME"] = str(self.settings.sqlite_path)
@@ -358,15 +363,22 @@ def _display_name(cert: x509.Certificate) -> str:
     return ", ".join(str(v) for v in [*names[:1], *titles[:1]])
 
 
-def retry_on_conflict(fn: Callable[[], T], attempts: int = 5) -> T:
-    """Run ``fn``, retrying after :class:`ConcurrencyConflict` (it reloads state itself)."""
-    for i in range(attempts):
+def retry_on_conflict(fn: Callable[[], T], *, budget: float = 10.0) -> T:
+    """Run ``fn``, retrying after :class:`ConcurrencyConflict` until ``budget`` seconds pass.
+
+    ``fn`` must reload what it changes (every command does). Waits grow
+    exponentially from 1 ms with full jitter, so contending writers spread out.
+    """
+    deadline = time.monotonic() + budget
+    delay = 0.001
+    while True:
         try:
             return fn()
         except ConcurrencyConflict:
-            if i == attempts - 1:
+            if time.monotonic() >= deadline:
                 raise
-    raise AssertionError("unreachable")
+            time.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not security
+            delay = min(delay * 2, 0.1)
 
 
 def _require_text(**values: object) -> None:

@@ -47,6 +47,8 @@ def parse_score(value: object, *, integer_only: bool = False) -> Decimal:
         raise InvalidScore(f"score {d} outside 0–10 (TT 22/2021 thang điểm 10)")
     if d != d.quantize(_TENTH):
         raise InvalidScore(f"score {d} has more than one decimal (TT 22/2021 Điều 6)")
+    if d.is_zero():
+        d = Decimal(0)  # never store "-0.0"
     if integer_only and d != d.to_integral_value():
         raise InvalidScore(f"score {d} must be an integer (TT 27/2020 Điều 7)")
     return d.quantize(_TENTH)

@@ -10,16 +10,22 @@ Checks, per event, in order:
 1. ``envelope``: the stored bytes parse as a version-1 envelope.
 2. ``hash``: SHA-256 over record id, version, topic, prev and payload equals
    the stored hash (catches a changed payload byte, a changed prev, moved rows).
-3. ``signature``: the batch path is well formed and the batch signature
-   verifies under the certificate named by the envelope.
-4. ``signer``: that certificate is registered by an event (the school's genesis
-   may register its own seal), and it was registered no later than this event.
-5. ``certificate``: the event's time is inside the certificate's validity
+3. ``signer``: the certificate named by the envelope is registered by an
+   event (only a school's genesis registers its own seal); on the same record,
+   it was registered no later than this event. Ordering across records needs
+   the global log (a later issue) and is not checked here.
+4. ``signature``: the batch path is well formed and the batch signature
+   verifies under that certificate with the envelope's algorithm (skipped
+   when the signer is unknown: there is no key to verify with).
+5. ``payload``: the payload decodes.
+6. ``certificate``: the event's time is inside the certificate's validity
    (and, with trust anchors, the certificate chained to them when registered).
-6. ``actor``: the ``by`` named in the payload owns the signing certificate.
-7. ``chain``: versions run 1, 2, 3… without a gap and each ``prev`` is the
+7. ``actor``: the ``by`` named in the payload owns the signing certificate.
+8. ``chain``: versions run 1, 2, 3… without a gap and each ``prev`` is the
    hash of the record's previous event.
-8. ``registry``: the registry table agrees with the registering events.
+
+And once per ledger, ``registry``: the registry table agrees with the
+registering events, and every registering payload holds a certificate.
 
 Limitation (documented in docs/formats.md): deleting the newest events of a
 record leaves a shorter valid chain; only the global Merkle log with
@@ -110,6 +116,9 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
         try:
             env = envelope.decode(stored.state)
             state = decode_payload(env.payload)
+            moment = state["timestamp"]
+            if not isinstance(moment, datetime):
+                raise TypeError("timestamp is not a datetime")
         except Exception:  # noqa: S112 - pass 2 reports this event's defect
             continue
         for name in CERTIFICATE_FIELDS:
@@ -130,14 +139,14 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
                     entry,
                     _uuid(stored.originator_id),
                     stored.originator_version,
-                    state["timestamp"],
+                    moment,
                 )
     report.certificates = len(registrations)
     _check_registry_table(ledger, registrations, report)
     _check_trust(ledger, registrations, report)
 
     # Pass 2: every event, record by record, in version order.
-    verified: set[tuple[bytes, int, bytes, bytes]] = set()
+    verified: set[tuple[bytes, int, bytes, bytes, int]] = set()
     current: UUID | None = None
     prev_version = 0
     prev_hash = ZERO_HASH
@@ -176,7 +185,7 @@ def _check_event(
     stored: StoredEvent,
     decode_payload: Any,
     registrations: dict[bytes, _Registration],
-    verified: set[tuple[bytes, int, bytes, bytes]],
+    verified: set[tuple[bytes, int, bytes, bytes, int]],
 ) -> list[tuple[str, str]]:
     rid = stored.originator_id
     version = stored.originator_version
@@ -201,7 +210,7 @@ def _check_event(
             )
         try:
             root = env.batch_root()
-            key = (env.signer, env.batch_size, root, env.signature)
+            key = (env.signer, env.batch_size, root, env.signature, int(env.algorithm))
             if key not in verified:
                 algorithms.verify(
                     reg.entry.certificate.public_key(),

@@ -22,6 +22,8 @@ from ledger.errors import StorageError
 from ledger.store import CertificateRow
 
 _DURABLE_COMMIT = {"on", "remote_write", "remote_apply", "local"}
+#: Advisory lock key serialising schema setup ("socai" in ASCII).
+_SCHEMA_LOCK = 0x736F636169
 
 
 def env_from_url(url: str) -> dict[str, str]:
@@ -59,15 +61,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """Application recorder that also writes the certificate registry in the same transaction."""
 
     def create_table(self) -> None:
-        super().create_table()
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {schema}.socai_certificates ("
-                    "fingerprint bytea PRIMARY KEY, owner uuid NOT NULL, "
-                    "version bigint NOT NULL, pem text NOT NULL)"
-                ).format(schema=Identifier(self.datastore.schema))
-            )
+        # eventsourcing re-runs its DDL (CREATE OR REPLACE FUNCTION included)
+        # on every open; two processes opening at once collide with "tuple
+        # concurrently updated". A session-level advisory lock, held on its own
+        # connection, makes the schema setup of concurrent openers take turns.
+        with self.datastore.get_connection() as lock_conn:
+            lock_conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+            try:
+                super().create_table()
+                with self.datastore.transaction(commit=True) as curs:
+                    curs.execute(
+                        SQL(
+                            "CREATE TABLE IF NOT EXISTS {schema}.socai_certificates ("
+                            "fingerprint bytea PRIMARY KEY, owner uuid NOT NULL, "
+                            "version bigint NOT NULL, pem text NOT NULL)"
+                        ).format(schema=Identifier(self.datastore.schema))
+                    )
+            finally:
+                lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
     def check_durability(self) -> None:
         """Raise :class:`StorageError` unless commits are flushed durably."""

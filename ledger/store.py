@@ -23,7 +23,7 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -35,8 +35,8 @@ from eventsourcing.persistence import (
     EventStore,
     IntegrityError,
     Mapper,
-    PersistenceError,
     Notification,
+    PersistenceError,
     Recording,
     StoredEvent,
     Transcoder,
@@ -55,7 +55,7 @@ from ledger.errors import (
 from signing import algorithms, envelope
 from signing.envelope import ZERO_HASH, Envelope, Unsealed
 from signing.errors import SigningError
-from signing.keys import Signer, certificate_fingerprint
+from signing.keys import Signer, SoftwareSigner, certificate_fingerprint
 
 #: Event attributes that register a certificate: (PEM attribute, owner is the record).
 CERTIFICATE_FIELDS = ("certificate", "seal_certificate")
@@ -245,10 +245,23 @@ class SigningMapper(Mapper[UUID]):
         return self.decode_payload(stored_event, env)
 
     def decode_payload(self, stored: StoredEvent, env: Envelope) -> DomainEventProtocol[UUID]:
+        """Decode a verified envelope's payload; check that ``by`` owns the signing certificate."""
         plain = StoredEvent(
             stored.originator_id, stored.originator_version, stored.topic, env.payload
         )
-        return super().to_domain_event(plain)
+        event = super().to_domain_event(plain)
+        by = getattr(event, "by", None)
+        if by is not None:
+            entry = self.registry.get(env.signer)
+            if entry is None or entry.owner != by:
+                raise IntegrityViolation(
+                    str(stored.originator_id),
+                    stored.originator_version,
+                    "actor",
+                    f"names {by} but is signed by a certificate of "
+                    f"{entry.owner if entry else 'nobody registered'}",
+                )
+        return event
 
 
 class SignedEventStore(EventStore[UUID]):
@@ -260,7 +273,7 @@ class SignedEventStore(EventStore[UUID]):
         super().__init__(mapper, recorder)
         self.registry = registry
         registry.recorder = recorder
-        self._proven: weakref.WeakSet[Signer] = weakref.WeakSet()
+        self._proven: weakref.WeakSet[SoftwareSigner] = weakref.WeakSet()
 
     # -- writing ---------------------------------------------------------
 
@@ -274,7 +287,7 @@ class SignedEventStore(EventStore[UUID]):
             raise UnknownSigner("every event must be signed by the acting person's key")
         registrations = self._registrations(domain_events)
         signer_entry = self._signer_entry(signer.fingerprint, registrations)
-        self._prove_possession(signer, signer_entry)
+        check_signature = self._signature_check(signer, signer_entry)
         for ev in domain_events:
             signer_entry.check_valid_at(cast(Any, ev).timestamp)
             by = getattr(ev, "by", None)
@@ -282,7 +295,7 @@ class SignedEventStore(EventStore[UUID]):
                 raise SignerMismatch(
                     f"event names actor {by} but is signed by a certificate of {signer_entry.owner}"
                 )
-        stored_events, hashes = self._seal(domain_events, signer)
+        stored_events, hashes = self._seal(domain_events, signer, check_signature)
         try:
             notification_ids = self.recorder.insert_events(
                 stored_events,
@@ -290,9 +303,15 @@ class SignedEventStore(EventStore[UUID]):
                 **kwargs,
             )
         except IntegrityError as e:
+            first = stored_events[0]
+            where = (
+                f"record {first.originator_id} version {first.originator_version}"
+                if len({s.originator_id for s in stored_events}) == 1
+                else f"one of {len({s.originator_id for s in stored_events})} records"
+            )
             raise ConcurrencyConflict(
-                "another writer appended to this record first (or the certificate is already "
-                "registered); reload and retry"
+                f"another writer appended to {where} first (or a certificate in this save is "
+                "already registered); nothing was written: reload and retry"
             ) from e
         except PersistenceError as e:
             raise StorageError(f"the events were not written: {e}") from e
@@ -317,31 +336,34 @@ class SignedEventStore(EventStore[UUID]):
                 )
         return recordings
 
-    def _prove_possession(self, signer: Signer, entry: RegisteredCertificate) -> None:
-        """Check once per signer object that it signs with the registered certificate's key.
+    def _signature_check(
+        self, signer: Signer, entry: RegisteredCertificate
+    ) -> Callable[[bytes, bytes], None] | None:
+        """How much to check the signatures a signer produces before they are written.
 
-        A signer whose signatures do not verify would write events that make
-        its records unreadable; this catches it before anything is written,
-        at the cost of one signature and one verification per signer object.
+        A signature that does not verify would make its records unreadable, so
+        it must never be written. A :class:`SoftwareSigner` holds one immutable
+        key that its constructor matched to the certificate: one proof of
+        possession per signer object suffices. Any other signer (a token, a
+        remote service, a client) has every batch signature verified.
         """
-        try:
-            if signer in self._proven:
-                return
-        except TypeError:  # not weak-referenceable: check every time
-            pass
-        challenge = b"socai/proof-of-possession/v1\x00" + os.urandom(32)
-        try:
-            algorithms.verify(
-                entry.certificate.public_key(), signer.algorithm, signer.sign(challenge), challenge
-            )
-        except SigningError as e:
-            raise SignerMismatch(
-                f"the signer's key does not match certificate {entry.fingerprint.hex()[:16]}: {e}"
-            ) from e
-        try:
+        public_key = entry.certificate.public_key()
+
+        def verify(message: bytes, signature: bytes) -> None:
+            try:
+                algorithms.verify(public_key, signer.algorithm, signature, message)
+            except SigningError as e:
+                raise SignerMismatch(
+                    f"the signer's key does not match certificate {entry.fingerprint.hex()[:16]}"
+                ) from e
+
+        if type(signer) is not SoftwareSigner:
+            return verify
+        if signer not in self._proven:
+            challenge = b"socai/proof-of-possession/v1\x00" + os.urandom(32)
+            verify(challenge, signer.sign(challenge))
             self._proven.add(signer)
-        except TypeError:
-            pass
+        return None
 
     def _registrations(
         self, domain_events: Sequence[DomainEventProtocol[UUID]]
@@ -373,7 +395,10 @@ class SignedEventStore(EventStore[UUID]):
         raise UnknownSigner(f"certificate {fingerprint.hex()[:16]} is not registered in the ledger")
 
     def _seal(
-        self, domain_events: Sequence[DomainEventProtocol[UUID]], signer: Signer
+        self,
+        domain_events: Sequence[DomainEventProtocol[UUID]],
+        signer: Signer,
+        check_signature: Callable[[bytes, bytes], None] | None = None,
     ) -> tuple[list[StoredEvent], list[bytes]]:
         mapper = self.mapper
         heads: dict[UUID, tuple[int, bytes]] = {}
@@ -398,7 +423,9 @@ class SignedEventStore(EventStore[UUID]):
             heads[rid] = (version, h)
             keys.append((rid, version, topic))
             items.append(Unsealed(prev, h, payload))
-        states = envelope.seal(items, signer.algorithm, signer.fingerprint, signer.sign)
+        states = envelope.seal(
+            items, signer.algorithm, signer.fingerprint, signer.sign, check_signature
+        )
         stored = [
             StoredEvent(originator_id=rid, originator_version=v, topic=t, state=s)
             for (rid, v, t), s in zip(keys, states, strict=True)
@@ -412,7 +439,9 @@ class SignedEventStore(EventStore[UUID]):
             return bytes(cached[1])
         rows = self.recorder.select_events(record, gt=version - 1, lte=version)
         if not rows:
-            raise ConcurrencyConflict(f"record {record} has no version {version} to chain to")
+            raise ConcurrencyConflict(
+                f"record {record} has no version {version} to chain to; reload and retry"
+            )
         env = self.mapper.verify(rows[0])
         self.mapper.heads.put(record, (version, env.hash))
         return env.hash

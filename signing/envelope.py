@@ -273,11 +273,14 @@ def seal(
     algorithm: Algorithm,
     fingerprint: bytes,
     sign: Callable[[bytes], bytes],
+    check: Callable[[bytes, bytes], None] | None = None,
 ) -> list[bytes]:
     """Hash, batch-sign and encode ``items`` with one signer, in order.
 
     The caller computes each hash with :func:`event_hash`, chaining the
-    events of one record inside the batch, before sealing.
+    events of one record inside the batch, before sealing. ``check``, when
+    given, is called with each batch message and its signature and raises to
+    stop a signature that does not verify from being used.
     """
     out: list[bytes] = []
     for start in range(0, len(items), MAX_BATCH):
@@ -285,7 +288,10 @@ def seal(
         hashes = [i.hash for i in chunk]
         root, paths = batch_tree(hashes)
         n = len(chunk)
-        signature = sign(batch_message(n, root))
+        message = batch_message(n, root)
+        signature = sign(message)
+        if check is not None:
+            check(message, signature)
         for k, (item, h, path) in enumerate(zip(chunk, hashes, paths, strict=True)):
             out.append(
                 encode(algorithm, fingerprint, item.prev, h, n, k, path, signature, item.payload)

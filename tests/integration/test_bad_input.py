@@ -140,13 +140,6 @@ def test_signer_with_wrong_key_writes_nothing(school: School) -> None:
     assert school.ledger.load(rid, StudentRecord).version == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SignedEventStore._prove_possession (ledger/store.py) checks a signer object "
-    "once and caches it in a WeakSet; the batch signatures actually written are never "
-    "verified, so a signer whose key changes after its first use (token swapped, driver "
-    "bug) writes events that every later read and audit rejects",
-)
 def test_signer_whose_key_changes_after_first_use_writes_nothing(school: School) -> None:
     rid = enrol(school)
     gv001_key = load_private_key(school.pki.staff_key_path("GV001"), PASSPHRASE)

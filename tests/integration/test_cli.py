@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -49,7 +50,7 @@ def test_init_then_demo_history_audit(tmp_path: Path, capsys: pytest.CaptureFixt
     assert events[0]["event"] == "Enrolled"
     assert events[-1]["event"] == "ScoreCorrected"
     assert events[-1]["fields"]["reason"].startswith("Nhập nhầm")
-    assert all(e["prev"] == p["hash"] for p, e in zip(events, events[1:], strict=False))
+    assert all(e["prev"] == p["hash"] for p, e in itertools.pairwise(events))
 
     code, out, _ = run(capsys, "--data", str(data), "audit", "--json")
     report = json.loads(out)

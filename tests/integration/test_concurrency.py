@@ -10,7 +10,6 @@ exactly once and every lost race wrote nothing.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing
 import threading
@@ -23,12 +22,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import InternalError
 
 from ledger.application import Ledger, Settings, Trust, retry_on_conflict
 from ledger.audit import audit
 from ledger.domain import StudentRecord, staff_id
-from ledger.errors import ConcurrencyConflict, StorageError
+from ledger.errors import ConcurrencyConflict
 from signing import envelope
 from tests.conftest import PASSPHRASE, SCHOOL_CODE, School, drop_postgres, postgres_url
 
@@ -236,16 +234,12 @@ def test_threads_with_own_ledgers_keep_one_linear_chain(school: School) -> None:
     rid = enrol(school)
     race = threading.Barrier(threads_n)
     outcomes = [Outcome() for _ in range(threads_n)]
-    # Workaround: opening Ledgers at the same moment fails on PostgreSQL (see
-    # test_ledgers_opened_at_once_on_postgres); the writes themselves stay concurrent.
-    opening: Any = threading.Lock() if school.settings.database_url else contextlib.nullcontext()
 
     def run(index: int) -> None:
         out = outcomes[index]
         ledger: Ledger | None = None
         try:
-            with opening:
-                ledger = Ledger(school.settings, school.ledger.trust)
+            ledger = Ledger(school.settings, school.ledger.trust)
             code = TEACHERS[index % len(TEACHERS)]
             write_many(
                 ledger, school.teachers[code], school.staff(code), rid, index, writes, race, out
@@ -266,6 +260,7 @@ def test_threads_with_own_ledgers_keep_one_linear_chain(school: School) -> None:
     assert_no_errors([o.error for o in outcomes])
 
     conflicts = [c for o in outcomes for c in o.conflicts]
+    print(f"{threads_n} threads x {writes} writes: {len(conflicts)} lost races, retried")
     # The barrier race alone makes all writers but one lose once.
     assert len(conflicts) >= threads_n - 1
     for message in set(conflicts):
@@ -289,7 +284,6 @@ def process_writer(
     index: int,
     writes: int,
     race: Any,
-    opening: Any,
     results: Any,
 ) -> None:
     """Child process body (spawned): its own PKI, keys, ledger and connections."""
@@ -299,8 +293,7 @@ def process_writer(
     ledger: Ledger | None = None
     try:
         pki = DemoPKI.load(pki_dir, passphrase)
-        with opening or contextlib.nullcontext():
-            ledger = Ledger(settings, Trust(pki.trust_roots(), pki.intermediates()))
+        ledger = Ledger(settings, Trust(pki.trust_roots(), pki.intermediates()))
         code = TEACHERS[index % len(TEACHERS)]
         signer = pki.signer_for(code)
         write_many(ledger, signer, staff_id(SCHOOL_CODE, code), UUID(rid), index, writes, race, out)
@@ -319,8 +312,6 @@ def test_processes_keep_one_linear_chain(school: School) -> None:
     rid = enrol(school)
     ctx = multiprocessing.get_context("spawn")
     race = ctx.Barrier(procs_n)
-    # Same workaround as for threads: open one at a time on PostgreSQL, write at once.
-    opening = ctx.Lock() if school.settings.database_url else None
     results = ctx.Queue()
     procs = [
         ctx.Process(
@@ -333,7 +324,6 @@ def test_processes_keep_one_linear_chain(school: School) -> None:
                 i,
                 writes,
                 race,
-                opening,
                 results,
             ),
         )
@@ -353,6 +343,7 @@ def test_processes_keep_one_linear_chain(school: School) -> None:
     assert_no_errors([err for _, _, _, err in got])
 
     conflicts = [c for _, _, cs, _ in got for c in cs]
+    print(f"{procs_n} processes x {writes} writes: {len(conflicts)} lost races, retried")
     assert len(conflicts) >= procs_n - 1
     for message in set(conflicts):
         assert_conflict_message(message)
@@ -368,24 +359,22 @@ def test_processes_keep_one_linear_chain(school: School) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    raises=(InternalError, StorageError),
-    reason="BUG: opening a Ledger re-runs eventsourcing's CREATE OR REPLACE FUNCTION; two "
-    "opens at once fail with 'tuple concurrently updated' (ledger/postgres.py create_table)",
-)
-def test_ledgers_opened_at_once_on_postgres(trust: Trust, tmp_path: Path) -> None:
-    """Two processes (API workers, a CLI next to a server) open the same database at once.
+@pytest.mark.postgres
+def test_schema_setup_waits_for_the_advisory_lock(trust: Trust, tmp_path: Path) -> None:
+    """Regression: Ledgers opened at once on PostgreSQL failed with "tuple concurrently updated".
 
-    Deterministic: this test's own transaction replaces the schema's functions
-    exactly as an opening Ledger does, holds them while a Ledger opens, and commits.
+    eventsourcing re-runs CREATE OR REPLACE FUNCTION on every open. Schema
+    setup now takes an advisory lock: while this test holds it, an opening
+    Ledger must wait (seen in pg_locks), and it opens once the lock is freed.
     """
     import psycopg
+
+    from ledger.postgres import _SCHEMA_LOCK
 
     url = postgres_url()
     try:
         settings = Settings(tmp_path / "data", url)
-        Ledger(settings, trust).close()  # the schema exists: a normal restart
+        Ledger(settings, trust).close()
         opened: list[BaseException | None] = []
 
         def open_ledger() -> None:
@@ -395,29 +384,49 @@ def test_ledgers_opened_at_once_on_postgres(trust: Trust, tmp_path: Path) -> Non
             except BaseException as e:
                 opened.append(e)
 
-        with psycopg.connect(url, autocommit=True) as watch, psycopg.connect(url) as other:
-            functions = other.execute(
-                "SELECT pg_get_functiondef(p.oid) FROM pg_proc p "
-                "WHERE p.pronamespace = 'public'::regnamespace"
-            ).fetchall()
-            assert functions
-            for (ddl,) in functions:
-                other.execute(ddl)  # as another Ledger's open does, uncommitted
+        with psycopg.connect(url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
             thread = threading.Thread(target=open_ledger)
             thread.start()
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not opened:
-                waiting = watch.execute(
-                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+            waiting = 0
+            while time.monotonic() < deadline and not waiting:
+                row = holder.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
                 ).fetchone()
-                if waiting and waiting[0]:
-                    break
+                waiting = row[0] if row else 0
                 time.sleep(0.01)
-            other.commit()
+            assert waiting, "the opening Ledger did not wait for the schema lock"
+            assert not opened
+            holder.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
             thread.join(timeout=60)
-        assert opened, "the Ledger did not open"
-        if opened[0] is not None:
-            assert "concurrently updated" in str(opened[0]), opened[0]
-            raise opened[0]
+        assert opened == [None], opened
+    finally:
+        drop_postgres(url)
+
+
+@pytest.mark.postgres
+def test_many_ledgers_open_at_once_on_postgres(trust: Trust, tmp_path: Path) -> None:
+    url = postgres_url()
+    try:
+        settings = Settings(tmp_path / "data", url)
+        Ledger(settings, trust).close()
+        for _ in range(3):
+            start = threading.Barrier(6)
+            errors: list[BaseException] = []
+
+            def open_ledger(start: threading.Barrier = start) -> None:
+                try:
+                    start.wait()
+                    Ledger(settings, trust).close()
+                except BaseException as e:
+                    errors.append(e)
+
+            threads = [threading.Thread(target=open_ledger) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert errors == []
     finally:
         drop_postgres(url)

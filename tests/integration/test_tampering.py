@@ -270,12 +270,6 @@ def test_resigned_by_another_staff_member_fails_actor(school: School, forger: st
     assert found == {2: {"actor"}}, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read path does not check the actor: SignedEventStore._verified (ledger/store.py) "
-    "verifies hash, signature and chain but not that `by` owns the signing certificate, "
-    "so a re-signed event is attributed to the teacher named in the payload",
-)
 def test_resigned_by_another_staff_member_is_refused_on_read(school: School) -> None:
     rid = four_event_record(school)
     original = read_states(school.settings, rid)[2]
@@ -372,3 +366,26 @@ def test_cli_audit_reports_tampered_payload(demo_copy: Path) -> None:
         {k: p[k] for k in ("record", "version", "check")} for p in report["problems"]
     ]
     assert {p["record"] for p in report["problems"]} == {rid}
+
+
+def test_algorithm_byte_changed_in_a_verified_batch_is_reported(school: School) -> None:
+    """Regression: the audit's verified-batch cache ignored the algorithm byte.
+
+    Two events of one RSA batch share a signature; after the first verified,
+    the second was taken from the cache even with its algorithm switched from
+    PSS to PKCS#1 v1.5, under which the signature is not valid.
+    """
+    ids = [
+        school.ledger.enrol_student(school.principal, f"HS8{i}", "2025-2026", 6, "6A1")
+        for i in range(2)
+    ]
+    school.ledger.record_scores(
+        school.teachers["GV003"], [(rid, "Ngoại ngữ 1", 1, "tx", "7.5") for rid in ids]
+    )
+    state = read_states(school.settings, ids[1])[2]
+    assert envelope.decode(state).algorithm is Algorithm.RSA_PSS_SHA256
+    forged = state[:4] + bytes([Algorithm.RSA_PKCS1V15_SHA256]) + state[5:]
+    write_states(school.settings, ids[1], {2: forged})
+    with reopened(school) as fresh:
+        found = problems_at(audit(fresh).problems, ids[1])
+    assert found == {2: {"signature"}}, found

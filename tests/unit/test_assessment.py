@@ -75,3 +75,9 @@ def test_term_average_in_range_one_decimal(tx: list[Decimal], gk: Decimal, ck: D
 @given(st.integers(min_value=0, max_value=100))
 def test_every_tenth_parses(n: int) -> None:
     assert parse_score(f"{n / 10:.1f}") == Decimal(n) / 10
+
+
+def test_negative_zero_is_stored_as_zero() -> None:
+    # Regression: Decimal("-0") quantized to "-0.0" would have entered payloads.
+    assert str(parse_score("-0")) == "0.0"
+    assert str(parse_score("-0.0")) == "0.0"
