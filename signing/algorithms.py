@@ -18,6 +18,7 @@ RSA keys must have at least 2048 bits; EC keys must be on P-256.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import TypeAlias
 
 from cryptography.exceptions import InvalidSignature
@@ -159,6 +160,28 @@ def sign(private_key: PrivateKeyTypes, algorithm: Algorithm, message: bytes) -> 
     if algorithm is Algorithm.RSA_PSS_SHA256:
         return key.sign(message, _pss(), hashes.SHA256())
     return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+
+
+def signing_function(
+    private_key: PrivateKeyTypes, algorithm: Algorithm
+) -> Callable[[bytes], bytes]:
+    """Check ``private_key`` and ``algorithm`` once; return a fast ``sign(message)``.
+
+    For signers that sign many times: the per-call checks of :func:`sign` are
+    done here, and the returned function only signs.
+    """
+    key = check_private_key(private_key)
+    algorithm = Algorithm(algorithm)
+    if not _fits(key, algorithm):
+        raise UnsupportedAlgorithm(f"a {type(key).__name__} cannot sign with {algorithm.label}")
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        ecdsa = ec.ECDSA(hashes.SHA256())
+        return lambda message: key.sign(message, ecdsa)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign
+    sha256 = hashes.SHA256()
+    pad = _pss() if algorithm is Algorithm.RSA_PSS_SHA256 else padding.PKCS1v15()
+    return lambda message: key.sign(message, pad, sha256)
 
 
 def verify(

@@ -108,7 +108,7 @@ def _spki(key: PrivateKey | x509.Certificate) -> bytes:
 class SoftwareSigner:
     """A :class:`Signer` backed by a private key held in this process."""
 
-    __slots__ = ("__weakref__", "_algorithm", "_certificate", "_fingerprint", "_key")
+    __slots__ = ("__weakref__", "_algorithm", "_certificate", "_fingerprint", "_key", "_sign")
 
     def __init__(
         self,
@@ -148,6 +148,8 @@ class SoftwareSigner:
                 f"{certificate.subject.rfc4514_string()}"
             )
         self._key: PrivateKey = key
+        # Key and algorithm are checked once here, not on every signature.
+        self._sign = sig_algorithms.signing_function(key, algorithm)
         self._certificate = certificate
         self._algorithm = algorithm
         self._fingerprint = certificate_fingerprint(certificate)
@@ -169,7 +171,7 @@ class SoftwareSigner:
 
     def sign(self, message: bytes) -> bytes:
         """Sign ``message`` under :attr:`algorithm`."""
-        return sig_algorithms.sign(self._key, self._algorithm, message)
+        return self._sign(message)
 
     def __repr__(self) -> str:
         # Names the certificate only: a repr ends up in logs and tracebacks.
