@@ -318,7 +318,8 @@ class SignedEventStore(EventStore[UUID]):
         # Only committed data enters the caches.
         for s, h in zip(stored_events, hashes, strict=True):
             self.mapper.heads.put(s.originator_id, (s.originator_version, h))
-        self.registry.remember([e for _, e in registrations])
+        if registrations:
+            self.registry.remember([e for _, e in registrations])
         recordings = []
         if notification_ids:
             for d, s, n_id in zip(domain_events, stored_events, notification_ids, strict=True):
@@ -347,6 +348,9 @@ class SignedEventStore(EventStore[UUID]):
         possession per signer object suffices. Any other signer (a token, a
         remote service, a client) has every batch signature verified.
         """
+        if type(signer) is SoftwareSigner and signer in self._proven:
+            return None
+
         public_key = entry.certificate.public_key()
 
         def verify(message: bytes, signature: bytes) -> None:
@@ -359,10 +363,9 @@ class SignedEventStore(EventStore[UUID]):
 
         if type(signer) is not SoftwareSigner:
             return verify
-        if signer not in self._proven:
-            challenge = b"socai/proof-of-possession/v1\x00" + os.urandom(32)
-            verify(challenge, signer.sign(challenge))
-            self._proven.add(signer)
+        challenge = b"socai/proof-of-possession/v1\x00" + os.urandom(32)
+        verify(challenge, signer.sign(challenge))
+        self._proven.add(signer)
         return None
 
     def _registrations(
