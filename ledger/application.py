@@ -50,6 +50,21 @@ T = TypeVar("T")
 
 DEFAULT_DATA = "socai-data"
 
+#: RFC 5280 §5.3.1 CRLReason names accepted for a revocation (removeFromCRL excluded).
+REVOCATION_REASONS = frozenset(
+    {
+        "unspecified",
+        "keyCompromise",
+        "cACompromise",
+        "affiliationChanged",
+        "superseded",
+        "cessationOfOperation",
+        "certificateHold",
+        "privilegeWithdrawn",
+        "aACompromise",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -232,6 +247,42 @@ class Ledger(Application[UUID]):
             certificate=pem(certificate), fingerprint=fp, by=entry.owner
         )
         self.save(staff_file, signer=actor)
+
+    def revoke_certificate(
+        self,
+        actor: Signer,
+        staff: UUID,
+        fingerprint: bytes,
+        reason: str = "unspecified",
+        revoked_at: datetime | None = None,
+    ) -> datetime:
+        """Record that a staff certificate is revoked from ``revoked_at`` (default now).
+
+        Events it signed before that time stay valid; from then on nothing it
+        signs is accepted, and ``socai audit`` flags anything that slipped in.
+        ``revoked_at`` may lie in the past (a key compromise found late), never
+        in the future. ``reason`` is an RFC 5280 CRLReason name.
+        """
+        if reason not in REVOCATION_REASONS:
+            raise InvalidInput(f"reason must be one of {', '.join(sorted(REVOCATION_REASONS))}")
+        now = datetime.now(UTC)
+        moment = now if revoked_at is None else revoked_at
+        if moment.tzinfo is None or moment > now:
+            raise InvalidInput("revoked_at must be a timezone-aware time, not in the future")
+        entry, school = self._school_authority(actor)
+        staff_file = self.load(staff, StaffFile)
+        if staff_file.school != school.id:
+            raise NotAuthorized("the staff file belongs to another school")
+        fp = fingerprint.hex()
+        if fp not in staff_file.certificates:
+            raise InvalidInput(f"certificate {fp[:16]} is not registered on this staff file")
+        if fp in staff_file.revoked:
+            raise AlreadyExists(f"certificate {fp[:16]} is already revoked")
+        staff_file.revoke_certificate(
+            fingerprint=fp, reason=reason, revoked_at=moment, by=entry.owner
+        )
+        self.save(staff_file, signer=actor)
+        return moment
 
     def enrol_student(
         self, actor: Signer, student_code: str, school_year: str, grade: int, class_name: str

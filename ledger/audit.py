@@ -52,6 +52,7 @@ REGISTRATION_TOPICS = (
     f"{School.__module__}:{School.__qualname__}.Registered",
     f"{StaffFile.__module__}:{StaffFile.__qualname__}.CertificateRegistered",
 )
+REVOCATION_TOPIC = f"{StaffFile.__module__}:{StaffFile.__qualname__}.CertificateRevoked"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class _Registration:
     record: UUID
     version: int
     time: datetime
+    #: Set from the first CertificateRevoked event naming this certificate.
+    revoked_at: datetime | None = None
 
 
 def _notifications(ledger: Any, topics: tuple[str, ...]) -> Iterator[StoredEvent]:
@@ -142,6 +145,7 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
                     moment,
                 )
     report.certificates = len(registrations)
+    _collect_revocations(ledger, decode_payload, registrations, report)
     _check_registry_table(ledger, registrations, report)
     _check_trust(ledger, registrations, report)
 
@@ -168,6 +172,59 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
         prev_version = version
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
     return report
+
+
+def _collect_revocations(
+    ledger: Any, decode_payload: Any, registrations: dict[bytes, _Registration], report: AuditReport
+) -> None:
+    """Apply CertificateRevoked events; compare with the revocations table."""
+    from_events: dict[bytes, datetime] = {}
+    for stored in _notifications(ledger, (REVOCATION_TOPIC,)):
+        try:
+            state = decode_payload(envelope.decode(stored.state).payload)
+            fp = bytes.fromhex(state["fingerprint"])
+            moment = state["revoked_at"]
+            if not isinstance(moment, datetime):
+                raise TypeError("revoked_at is not a datetime")
+        except Exception:  # noqa: S112 - pass 2 reports this event's defect
+            continue
+        reg = registrations.get(fp)
+        if reg is None or reg.record != _uuid(stored.originator_id):
+            report.problems.append(
+                Problem(
+                    str(stored.originator_id),
+                    stored.originator_version,
+                    "registry",
+                    f"revokes {fp.hex()[:16]}, which is not registered on this record",
+                )
+            )
+            continue
+        if fp not in from_events:
+            from_events[fp] = moment
+            reg.revoked_at = moment
+    table = {r.fingerprint: r for r in ledger.recorder.select_revocations()}
+    for fp, moment in from_events.items():
+        row = table.pop(fp, None)
+        if row is None or row.revoked_at != moment:
+            reg = registrations[fp]
+            report.problems.append(
+                Problem(
+                    str(reg.record),
+                    reg.version,
+                    "registry",
+                    f"revocation of {fp.hex()[:16]} "
+                    "missing from or different in the revocations table",
+                )
+            )
+    for fp, row in table.items():
+        report.problems.append(
+            Problem(
+                str(row.owner),
+                row.version,
+                "registry",
+                f"revocation of {fp.hex()[:16]} has no CertificateRevoked event",
+            )
+        )
 
 
 def _uuid(value: UUID | str) -> UUID:
@@ -232,6 +289,14 @@ def _check_event(
             cert = reg.entry.certificate
             if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
                 out.append(("certificate", f"signed at {moment.isoformat()} outside validity"))
+            elif reg.revoked_at is not None and moment >= reg.revoked_at:
+                out.append(
+                    (
+                        "certificate",
+                        f"signed at {moment.isoformat()}, after its revocation at "
+                        f"{reg.revoked_at.isoformat()}",
+                    )
+                )
         by = state.get("by")
         if by is not None and UUID(str(by)) != reg.entry.owner:
             out.append(("actor", f"names {by} but signed by a certificate of {reg.entry.owner}"))

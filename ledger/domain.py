@@ -16,6 +16,7 @@ student records are keyed by the opaque mã học sinh (TT 42/2021 Điều 10).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -80,10 +81,19 @@ class StaffFile(Aggregate):
         self.staff_code = staff_code
         self.title = title
         self.certificates: dict[str, str] = {}
+        self.revoked: dict[str, datetime] = {}
 
     @event("CertificateRegistered")
     def register_certificate(self, certificate: str, fingerprint: str, by: UUID) -> None:
         self.certificates[fingerprint] = certificate
+
+    @event("CertificateRevoked")
+    def revoke_certificate(
+        self, fingerprint: str, reason: str, revoked_at: datetime, by: UUID
+    ) -> None:
+        # What the certificate signed before ``revoked_at`` stays valid;
+        # nothing it signs from then on is accepted.
+        self.revoked[fingerprint] = revoked_at
 
     @property
     def is_principal(self) -> bool:

@@ -19,7 +19,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg.sql import SQL, Identifier
 
 from ledger.errors import StorageError
-from ledger.store import CertificateRow
+from ledger.store import CertificateRow, RevocationRow
 
 _DURABLE_COMMIT = {"on", "remote_write", "remote_apply", "local"}
 #: Advisory lock key serialising schema setup ("socai" in ASCII).
@@ -77,6 +77,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                             "version bigint NOT NULL, pem text NOT NULL)"
                         ).format(schema=Identifier(self.datastore.schema))
                     )
+                    curs.execute(
+                        SQL(
+                            "CREATE TABLE IF NOT EXISTS {schema}.socai_revocations ("
+                            "fingerprint bytea PRIMARY KEY, revoked_at timestamptz NOT NULL, "
+                            "reason text NOT NULL, owner uuid NOT NULL, version bigint NOT NULL)"
+                        ).format(schema=Identifier(self.datastore.schema))
+                    )
             finally:
                 lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
@@ -106,6 +113,34 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 ),
                 [(r.fingerprint, r.owner, r.version, r.pem) for r in certs],
             )
+        revocations: Sequence[RevocationRow] = kwargs.get("revocations") or ()
+        if revocations:
+            curs.executemany(
+                SQL("INSERT INTO {schema}.socai_revocations VALUES (%s,%s,%s,%s,%s)").format(
+                    schema=Identifier(self.datastore.schema)
+                ),
+                [(r.fingerprint, r.revoked_at, r.reason, r.owner, r.version) for r in revocations],
+            )
+
+    def select_revocation(self, fingerprint: bytes) -> RevocationRow | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT * FROM {schema}.socai_revocations WHERE fingerprint=%s").format(
+                    schema=Identifier(self.datastore.schema)
+                ),
+                (fingerprint,),
+            )
+            row = curs.fetchone()
+        return None if row is None else _revocation_row(row)
+
+    def select_revocations(self) -> list[RevocationRow]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT * FROM {schema}.socai_revocations ORDER BY owner, version").format(
+                    schema=Identifier(self.datastore.schema)
+                )
+            )
+            return [_revocation_row(r) for r in curs.fetchall()]
 
     def select_certificate(self, fingerprint: bytes) -> CertificateRow | None:
         with self.datastore.transaction(commit=False) as curs:
@@ -167,6 +202,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if len(rows) < page:
                 return
             after = (rows[-1]["originator_id"], rows[-1]["originator_version"])
+
+
+def _revocation_row(row: Any) -> RevocationRow:
+    return RevocationRow(
+        bytes(row["fingerprint"]), row["revoked_at"], row["reason"], row["owner"], row["version"]
+    )
 
 
 def _cert_row(row: Any) -> CertificateRow:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,8 +23,13 @@ from eventsourcing.sqlite import (
 )
 
 from ledger.errors import StorageError
-from ledger.store import CertificateRow
+from ledger.store import CertificateRow, RevocationRow
 
+_REVOCATION_DDL = (
+    "CREATE TABLE IF NOT EXISTS socai_revocations ("
+    "fingerprint BLOB PRIMARY KEY, revoked_at TEXT NOT NULL, reason TEXT NOT NULL, "
+    "owner TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID"
+)
 _CERT_DDL = (
     "CREATE TABLE IF NOT EXISTS socai_certificates ("
     "fingerprint BLOB PRIMARY KEY, owner TEXT NOT NULL, "
@@ -58,7 +64,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """Application recorder that also writes the certificate registry in the same transaction."""
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), _CERT_DDL]
+        return [*super().construct_create_table_statements(), _CERT_DDL, _REVOCATION_DDL]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -70,7 +76,27 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 "INSERT INTO socai_certificates VALUES (?,?,?,?)",
                 [(r.fingerprint, r.owner.hex, r.version, r.pem) for r in certs],
             )
+        revocations: Sequence[RevocationRow] = kwargs.get("revocations") or ()
+        if revocations:
+            c.executemany(
+                "INSERT INTO socai_revocations VALUES (?,?,?,?,?)",
+                [
+                    (r.fingerprint, r.revoked_at.isoformat(), r.reason, r.owner.hex, r.version)
+                    for r in revocations
+                ],
+            )
         return ids
+
+    def select_revocation(self, fingerprint: bytes) -> RevocationRow | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT * FROM socai_revocations WHERE fingerprint=?", (fingerprint,))
+            row = c.fetchone()
+        return None if row is None else _revocation_row(row)
+
+    def select_revocations(self) -> list[RevocationRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT * FROM socai_revocations ORDER BY owner, version")
+            return [_revocation_row(r) for r in c.fetchall()]
 
     def select_certificate(self, fingerprint: bytes) -> CertificateRow | None:
         with self.datastore.transaction(commit=False) as c:
@@ -112,6 +138,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             if len(rows) < page:
                 return
             after = (rows[-1]["originator_id"], rows[-1]["originator_version"])
+
+
+def _revocation_row(row: Any) -> RevocationRow:
+    return RevocationRow(
+        bytes(row["fingerprint"]),
+        datetime.fromisoformat(row["revoked_at"]),
+        row["reason"],
+        UUID(row["owner"]),
+        row["version"],
+    )
 
 
 def _cert_row(row: Any) -> CertificateRow:

@@ -62,6 +62,17 @@ CERTIFICATE_FIELDS = ("certificate", "seal_certificate")
 
 
 @dataclass(frozen=True, slots=True)
+class RevocationRow:
+    """A revocation, written with the event that records it (insert only)."""
+
+    fingerprint: bytes
+    revoked_at: datetime
+    reason: str
+    owner: UUID
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class CertificateRow:
     """A row of the certificate registry, written with the registering event."""
 
@@ -89,6 +100,10 @@ class LedgerRecorder(Protocol):
     def select_certificate(self, fingerprint: bytes) -> CertificateRow | None: ...
 
     def select_certificates(self) -> list[CertificateRow]: ...
+
+    def select_revocation(self, fingerprint: bytes) -> RevocationRow | None: ...
+
+    def select_revocations(self) -> list[RevocationRow]: ...
 
     def iter_stored(
         self, record: UUID | None = None, page: int = 1000
@@ -264,10 +279,29 @@ class SigningMapper(Mapper[UUID]):
         return event
 
 
+def _revocations(domain_events: Sequence[DomainEventProtocol[UUID]]) -> list[RevocationRow]:
+    out = []
+    for ev in domain_events:
+        revoked_at = getattr(ev, "revoked_at", None)
+        fingerprint = getattr(ev, "fingerprint", None)
+        if isinstance(revoked_at, datetime) and isinstance(fingerprint, str):
+            out.append(
+                RevocationRow(
+                    bytes.fromhex(fingerprint),
+                    revoked_at,
+                    str(getattr(ev, "reason", "")),
+                    ev.originator_id,
+                    ev.originator_version,
+                )
+            )
+    return out
+
+
 class SignedEventStore(EventStore[UUID]):
     """An event store that signs on put and verifies hash, signature and chain on get."""
 
     mapper: SigningMapper
+    recorder: Any  # an eventsourcing recorder that also implements LedgerRecorder
 
     def __init__(self, mapper: SigningMapper, recorder: Any, registry: CertificateRegistry) -> None:
         super().__init__(mapper, recorder)
@@ -286,10 +320,18 @@ class SignedEventStore(EventStore[UUID]):
         if signer is None:
             raise UnknownSigner("every event must be signed by the acting person's key")
         registrations = self._registrations(domain_events)
+        revocations = _revocations(domain_events)
         signer_entry = self._signer_entry(signer.fingerprint, registrations)
         check_signature = self._signature_check(signer, signer_entry)
+        revoked = self.recorder.select_revocation(signer.fingerprint)
         for ev in domain_events:
-            signer_entry.check_valid_at(cast(Any, ev).timestamp)
+            moment = cast(Any, ev).timestamp
+            signer_entry.check_valid_at(moment)
+            if revoked is not None and moment >= revoked.revoked_at:
+                raise SignerNotValid(
+                    f"certificate {signer.fingerprint.hex()[:16]} was revoked at "
+                    f"{revoked.revoked_at.isoformat()} ({revoked.reason})"
+                )
             by = getattr(ev, "by", None)
             if by is not None and by != signer_entry.owner:
                 raise SignerMismatch(
@@ -300,6 +342,7 @@ class SignedEventStore(EventStore[UUID]):
             notification_ids = self.recorder.insert_events(
                 stored_events,
                 certificates=[r for r, _ in registrations],
+                revocations=revocations,
                 **kwargs,
             )
         except IntegrityError as e:
