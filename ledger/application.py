@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +43,15 @@ from ledger.errors import (
     StorageError,
     UnknownSigner,
 )
-from ledger.store import CertificateRegistry, RegisteredCertificate, SignedEventStore, SigningMapper
+from ledger.store import (
+    CapturingSigner,
+    CertificateRegistry,
+    PresignedSigner,
+    RegisteredCertificate,
+    SignedEventStore,
+    SigningMapper,
+)
+from signing.algorithms import Algorithm
 from signing.errors import SigningError
 from signing.keys import Signer, certificate_fingerprint
 from signing.pki import verify_certificate_path
@@ -116,6 +126,8 @@ class Ledger(Application[UUID]):
         self.settings = settings
         self.trust = trust
         self.registry = CertificateRegistry()
+        self._pending: dict[str, tuple[PreparedSave, x509.Certificate, list[Any]]] = {}
+        self._pending_lock = threading.Lock()
         try:
             super().__init__()
             check = getattr(self.recorder, "check_durability", None)
@@ -368,6 +380,58 @@ class Ledger(Application[UUID]):
         self.save(record, signer=actor)
         return int(record.version)
 
+    # -- pre-signed saves ---------------------------------------------------
+
+    PREPARED_TTL = 300.0
+
+    def prepare(
+        self,
+        certificate: x509.Certificate,
+        algorithm: Algorithm,
+        command: Callable[[Signer], object],
+    ) -> PreparedSave:
+        """Run ``command`` for a client that signs with its own key; write nothing yet.
+
+        Every check of the command and of the store runs as for a direct save;
+        the events are hashed, chained and batched, and the batch messages are
+        returned for the client to sign. :meth:`submit` then writes them with
+        the client's signatures, each verified before anything is written.
+        """
+        capture = CapturingSigner(certificate, algorithm)
+        command(capture)
+        if not capture.messages:
+            raise InvalidInput("the command produced no events to sign")
+        token = secrets.token_urlsafe(24)
+        prepared = PreparedSave(
+            token,
+            capture.fingerprint,
+            capture.algorithm,
+            tuple(capture.messages),
+            time.monotonic() + self.PREPARED_TTL,
+        )
+        with self._pending_lock:
+            now = time.monotonic()
+            for stale in [k for k, (p, _, _) in self._pending.items() if p.expires < now]:
+                del self._pending[stale]
+            self._pending[token] = (prepared, certificate, capture.events)
+        return prepared
+
+    def submit(self, token: str, signatures: Sequence[bytes]) -> int:
+        """Write a prepared save with the client's signatures; return the number of events."""
+        with self._pending_lock:
+            pending = self._pending.pop(token, None)
+        if pending is None or pending[0].expires < time.monotonic():
+            raise RecordNotFound("no prepared save with this token (expired or already used)")
+        prepared, certificate, events = pending
+        signer = PresignedSigner(certificate, prepared.algorithm, prepared.messages, signatures)
+        try:
+            self.save(*events, signer=signer)
+        except ConcurrencyConflict as e:
+            raise ConcurrencyConflict(
+                "the records changed since this save was prepared; prepare it again"
+            ) from e
+        return len(events)
+
     # -- queries -----------------------------------------------------------
 
     def history(self, record: UUID) -> list[dict[str, Any]]:
@@ -404,6 +468,19 @@ class Ledger(Application[UUID]):
                 }
             )
         return out
+
+
+@dataclass(frozen=True)
+class PreparedSave:
+    """A save waiting for a client's signatures (see :meth:`Ledger.prepare`)."""
+
+    token: str
+    #: SHA-256 of the certificate that must sign.
+    signer: bytes
+    algorithm: Algorithm
+    #: The batch messages to sign, in order (``signing.envelope.batch_message``).
+    messages: tuple[bytes, ...]
+    expires: float
 
 
 def _display_name(cert: x509.Certificate) -> str:

@@ -279,6 +279,52 @@ class SigningMapper(Mapper[UUID]):
         return event
 
 
+class CapturingSigner:
+    """Stands in for a client's key while a command is prepared.
+
+    The store seals the events as usual but, instead of writing them, hands
+    the events and the batch messages to this object: the client signs the
+    messages with its own key (which the server never sees) and submits the
+    signatures. See :meth:`ledger.application.Ledger.prepare`.
+    """
+
+    def __init__(self, certificate: x509.Certificate, algorithm: algorithms.Algorithm) -> None:
+        self.certificate = certificate
+        self.algorithm = algorithms.Algorithm(algorithm)
+        self.fingerprint = certificate_fingerprint(certificate)
+        self.events: list[DomainEventProtocol[UUID]] = []
+        self.messages: list[bytes] = []
+
+    def sign(self, message: bytes) -> bytes:
+        self.messages.append(message)
+        return b"\x00"  # never stored: put() returns before writing
+
+
+class PresignedSigner:
+    """Replays a client's signatures over exactly the messages that were prepared."""
+
+    def __init__(
+        self,
+        certificate: x509.Certificate,
+        algorithm: algorithms.Algorithm,
+        messages: Sequence[bytes],
+        signatures: Sequence[bytes],
+    ) -> None:
+        if len(messages) != len(signatures):
+            raise InvalidInput(f"{len(messages)} messages to sign, {len(signatures)} signatures")
+        self.certificate = certificate
+        self.algorithm = algorithms.Algorithm(algorithm)
+        self.fingerprint = certificate_fingerprint(certificate)
+        self._pairs = list(zip(messages, signatures, strict=True))
+
+    def sign(self, message: bytes) -> bytes:
+        if not self._pairs or self._pairs[0][0] != message:
+            raise ConcurrencyConflict(
+                "the records changed since this save was prepared; prepare it again"
+            )
+        return self._pairs.pop(0)[1]
+
+
 def _revocations(domain_events: Sequence[DomainEventProtocol[UUID]]) -> list[RevocationRow]:
     out = []
     for ev in domain_events:
@@ -338,6 +384,9 @@ class SignedEventStore(EventStore[UUID]):
                     f"event names actor {by} but is signed by a certificate of {signer_entry.owner}"
                 )
         stored_events, hashes = self._seal(domain_events, signer, check_signature)
+        if isinstance(signer, CapturingSigner):
+            signer.events.extend(domain_events)
+            return []
         try:
             notification_ids = self.recorder.insert_events(
                 stored_events,
@@ -393,6 +442,8 @@ class SignedEventStore(EventStore[UUID]):
         """
         if type(signer) is SoftwareSigner and signer in self._proven:
             return None
+        if isinstance(signer, CapturingSigner):
+            return None  # nothing it returns is ever written
 
         public_key = entry.certificate.public_key()
 
