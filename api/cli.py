@@ -93,7 +93,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(args.data)
     summary = initialise(
-        settings, school_code=args.school_code, school_name=args.school_name, province=args.province
+        settings,
+        school_code=args.school_code,
+        school_name=args.school_name,
+        province=args.province,
+        public_url=args.public_url,
     )
     if args.json:
         _print_json(summary)
@@ -162,6 +166,64 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EX_OK if report.ok else EX_FAILED
 
 
+def cmd_pki_roots(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    _, pki = open_ledger(Settings.from_env(args.data))
+    assert pki is not None
+    for cert in pki.trust_roots():
+        sys.stdout.write(cert.public_bytes(Encoding.PEM).decode("ascii"))
+    return EX_OK
+
+
+def cmd_pki_revoke(args: argparse.Namespace) -> int:
+    from cryptography import x509
+
+    from ledger.application import REVOCATION_REASONS
+    from ledger.domain import PRINCIPAL, staff_id
+    from signing.keys import certificate_fingerprint
+
+    settings = Settings.from_env(args.data)
+    ledger, pki = open_ledger(settings)
+    assert pki is not None
+    if args.reason not in REVOCATION_REASONS:
+        raise CLIError(f"--reason must be one of {', '.join(sorted(REVOCATION_REASONS))}", EX_USAGE)
+    at = None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CLIError("--at must be an ISO 8601 time with a timezone", EX_USAGE) from None
+    cert = pki.staff.get(args.staff_code)
+    if cert is None:
+        raise CLIError(f"no certificate for staff code {args.staff_code}", EX_NOINPUT)
+    config = json.loads((settings.data_dir / "socai.json").read_text("utf-8"))
+    principal_code = next(s["code"] for s in config["staff"] if s["title"] == PRINCIPAL)
+    principal = pki.signer_for(principal_code)
+    staff = staff_id(config["school"]["code"], args.staff_code)
+    moment = ledger.revoke_certificate(
+        principal, staff, certificate_fingerprint(cert), args.reason, at
+    )
+    # The embedded CA publishes it (CRL, OCSP); repeating it after a failure is harmless.
+    pki.authority("school").revoke(cert.serial_number, x509.ReasonFlags(args.reason), moment)
+    print(f"Đã thu hồi chứng thư của {args.staff_code} từ {moment.isoformat()} ({args.reason}).")
+    return EX_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings.from_env(args.data)
+    if not (settings.data_dir / "socai.json").is_file():
+        raise CLIError(f"{settings.data_dir} is not a Sổ Cái data directory", EX_NOINPUT)
+    # Access logs carry request paths only (never bodies); keep them at warning
+    # level so OCSP GET paths do not flood the log.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return EX_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.ledger import run_ledger_bench
 
@@ -193,8 +255,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--school-code", default="79000701")
     s.add_argument("--school-name", default="Trường THCS Nguyễn Du (demo)")
     s.add_argument("--province", default="Thành phố Hồ Chí Minh")
+    s.add_argument(
+        "--public-url",
+        default=None,
+        help="address of `socai serve` written into certificates "
+        "(env SOCAI_PUBLIC_URL, default http://127.0.0.1:8000)",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("pki", help="the embedded PKI: trust anchors, revocation")
+    pki_sub = s.add_subparsers(dest="pki_command", required=True)
+    r = pki_sub.add_parser("roots", help="print the trust anchors as PEM")
+    r.set_defaults(func=cmd_pki_roots)
+    r = pki_sub.add_parser("revoke", help="revoke a staff certificate (ledger event + CRL/OCSP)")
+    r.add_argument("staff_code")
+    r.add_argument("--reason", default="unspecified", help="RFC 5280 reason, e.g. keyCompromise")
+    r.add_argument("--at", default=None, help="revocation time, ISO 8601 (default now)")
+    r.set_defaults(func=cmd_pki_revoke)
+
+    s = sub.add_parser("serve", help="serve the HTTP API, CRLs, OCSP and the TSA")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="seed a demo school year (runs init when needed)")
     s.add_argument("--students", type=int, default=30)

@@ -23,6 +23,7 @@ DEMO_STAFF = (
     ("GV003", "Phạm Quốc Bảo", "Giáo viên", "Ngoại ngữ 1"),
 )
 SCHOOL_YEAR = "2025-2026"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 CLASS_NAME = "6A1"
 #: Regular assessments per term by subject (TT 22/2021 Điều 6: >70 periods/year → 4).
 REGULAR_COUNT = {"Toán": 4, "Ngữ văn": 4, "Ngoại ngữ 1": 3}
@@ -34,6 +35,7 @@ def initialise(
     school_code: str = "79000701",
     school_name: str = "Trường THCS Nguyễn Du (demo)",
     province: str = "Thành phố Hồ Chí Minh",
+    public_url: str | None = None,
 ) -> dict[str, Any]:
     """Create the data directory, the demo PKI and the school's genesis; never overwrite."""
     data = settings.data_dir
@@ -52,6 +54,9 @@ def initialise(
         staff=specs,
         passphrase=passphrase,
         now=now,
+        # The addresses of `socai serve`, written into every certificate
+        # (CRL distribution points, OCSP), so that outside verifiers can check.
+        base_url=public_url or os.environ.get("SOCAI_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
     )
     config = {
         "format": 1,

@@ -21,6 +21,13 @@ fresh certificate "not yet valid". Layout on disk::
 Key files are encrypted PKCS#8 written by :func:`signing.keys.save_private_key` (mode 0600).
 The root key is kept on disk only because this is a demo PKI.
 
+Revocation services: with ``create_demo_pki(..., base_url=URL)`` every certificate issued by
+CA X (``root``, ``so`` or ``school``) carries a CRL distribution point ``URL/pki/crl/X.crl`` and
+an OCSP responder ``URL/pki/ocsp/X`` (Authority Information Access), and each CA records what it
+issues in its own database ``DIR/ca/X.sqlite`` (:class:`signing.ca.CertificateAuthority`).
+:meth:`DemoPKI.authority` opens that CA, creating its database on first use (for a PKI made
+without ``base_url``) and recording the certificates on disk that the CA issued.
+
 Certificate subjects (all strings UTF-8 except C, which X.520 makes PrintableString):
 
 - person: C=VN, ST=<province>, O=<school name>, title=<title>, CN=<full name>, UID=<staff code>
@@ -48,7 +55,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
     ExpiredError,
@@ -61,6 +68,7 @@ from pyhanko_certvalidator.errors import (
 )
 
 from signing import algorithms as sig_algorithms
+from signing.ca import CertificateAuthority
 from signing.errors import CertificateError, CertificateNotValid, KeyMismatch, KeyUnusable
 from signing.keys import (
     KeyType,
@@ -72,6 +80,7 @@ from signing.keys import (
 )
 
 __all__ = [
+    "CA_NAMES",
     "DEMO_ROOT_NAME",
     "DOCUMENT_SIGNING_OID",
     "DemoPKI",
@@ -92,6 +101,9 @@ DEMO_ROOT_NAME = "Bộ GD&ĐT (demo)"
 
 DOCUMENT_SIGNING_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 """id-kp-documentSigning (RFC 9336 §3.1)."""
+
+CA_NAMES = ("root", "so", "school")
+"""The demo PKI's certificate authorities, root side first."""
 
 _ROOT_YEARS = 20
 _CA_YEARS = 10
@@ -250,6 +262,43 @@ def _signing_extensions() -> list[tuple[x509.ExtensionType, bool]]:
     ]
 
 
+def _uri(url: str, what: str) -> x509.UniformResourceIdentifier:
+    # IA5String: ASCII only; http(s) because relying parties fetch these without a directory.
+    if (
+        not url.isascii()
+        or not url.startswith(("http://", "https://"))
+        or any(c.isspace() for c in url)
+    ):
+        raise CertificateError(f"{what} must be an ASCII http:// or https:// URL: {url!r}")
+    return x509.UniformResourceIdentifier(url)
+
+
+def _revocation_extensions(
+    crl_url: str | None, ocsp_url: str | None, ca_issuers_url: str | None
+) -> list[tuple[x509.ExtensionType, bool]]:
+    """CRL Distribution Points and Authority Information Access, for the URLs given."""
+    extensions: list[tuple[x509.ExtensionType, bool]] = []
+    if crl_url is not None:
+        point = x509.DistributionPoint(
+            full_name=[_uri(crl_url, "crl_url")], relative_name=None, reasons=None, crl_issuer=None
+        )
+        extensions.append((x509.CRLDistributionPoints([point]), False))
+    access = []
+    if ocsp_url is not None:
+        access.append(
+            x509.AccessDescription(AuthorityInformationAccessOID.OCSP, _uri(ocsp_url, "ocsp_url"))
+        )
+    if ca_issuers_url is not None:
+        access.append(
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.CA_ISSUERS, _uri(ca_issuers_url, "ca_issuers_url")
+            )
+        )
+    if access:
+        extensions.append((x509.AuthorityInformationAccess(access), False))
+    return extensions
+
+
 def issue_root(
     name: str, key: PrivateKeyTypes, *, not_before: dt.datetime, not_after: dt.datetime
 ) -> x509.Certificate:
@@ -279,8 +328,15 @@ def issue_ca(
     not_before: dt.datetime,
     not_after: dt.datetime,
     path_length: int | None = 0,
+    crl_url: str | None = None,
+    ocsp_url: str | None = None,
+    ca_issuers_url: str | None = None,
 ) -> x509.Certificate:
-    """Issue an intermediate CA certificate; a ``str`` subject becomes C=VN, CN=<str>."""
+    """Issue an intermediate CA certificate; a ``str`` subject becomes C=VN, CN=<str>.
+
+    ``crl_url``, ``ocsp_url`` and ``ca_issuers_url`` (the issuer's services) add CRL
+    Distribution Points and Authority Information Access extensions when given.
+    """
     subject = (
         _name((NameOID.COUNTRY_NAME, "VN"), (NameOID.COMMON_NAME, subject_name))
         if isinstance(subject_name, str)
@@ -296,6 +352,7 @@ def issue_ca(
         extensions=[
             (x509.BasicConstraints(ca=True, path_length=path_length), True),
             (_ca_key_usage(), True),
+            *_revocation_extensions(crl_url, ocsp_url, ca_issuers_url),
         ],
     )
 
@@ -312,8 +369,14 @@ def issue_person_certificate(
     not_before: dt.datetime,
     not_after: dt.datetime,
     province: str | None = None,
+    crl_url: str | None = None,
+    ocsp_url: str | None = None,
+    ca_issuers_url: str | None = None,
 ) -> x509.Certificate:
-    """Issue a staff member's signing certificate (CN = full name, title, UID = staff code)."""
+    """Issue a staff member's signing certificate (CN = full name, title, UID = staff code).
+
+    ``crl_url``, ``ocsp_url`` and ``ca_issuers_url`` as for :func:`issue_ca`.
+    """
     subject = _name(
         (NameOID.COUNTRY_NAME, "VN"),
         (NameOID.STATE_OR_PROVINCE_NAME, province),
@@ -329,7 +392,10 @@ def issue_person_certificate(
         issuer_key=issuer_key,
         not_before=not_before,
         not_after=not_after,
-        extensions=_signing_extensions(),
+        extensions=[
+            *_signing_extensions(),
+            *_revocation_extensions(crl_url, ocsp_url, ca_issuers_url),
+        ],
     )
 
 
@@ -343,8 +409,14 @@ def issue_organisation_certificate(
     not_before: dt.datetime,
     not_after: dt.datetime,
     province: str | None = None,
+    crl_url: str | None = None,
+    ocsp_url: str | None = None,
+    ca_issuers_url: str | None = None,
 ) -> x509.Certificate:
-    """Issue the school's organisation seal certificate (O = CN = school name)."""
+    """Issue the school's organisation seal certificate (O = CN = school name).
+
+    ``crl_url``, ``ocsp_url`` and ``ca_issuers_url`` as for :func:`issue_ca`.
+    """
     subject = _name(
         (NameOID.COUNTRY_NAME, "VN"),
         (NameOID.STATE_OR_PROVINCE_NAME, province),
@@ -359,7 +431,10 @@ def issue_organisation_certificate(
         issuer_key=issuer_key,
         not_before=not_before,
         not_after=not_after,
-        extensions=_signing_extensions(),
+        extensions=[
+            *_signing_extensions(),
+            *_revocation_extensions(crl_url, ocsp_url, ca_issuers_url),
+        ],
     )
 
 
@@ -397,6 +472,43 @@ def _write_certificate(path: Path, cert: x509.Certificate) -> None:
         raise CertificateError(f"cannot write certificate {path}: {e.strerror}") from None
 
 
+def _check_ca_name(name: str) -> None:
+    if name not in CA_NAMES:
+        raise CertificateError(f"unknown CA {name!r}: expected one of {', '.join(CA_NAMES)}")
+
+
+def _normalise_base_url(base_url: str | None) -> str | None:
+    if base_url is None:
+        return None
+    base = base_url.rstrip("/")
+    _uri(base + "/", "base_url")
+    return base
+
+
+def _services(base_url: str | None, ca_name: str) -> dict[str, str | None]:
+    """Keyword arguments naming CA ``ca_name``'s CRL and OCSP URLs (none without a base URL)."""
+    if base_url is None:
+        return {}
+    return {
+        "crl_url": f"{base_url}/pki/crl/{ca_name}.crl",
+        "ocsp_url": f"{base_url}/pki/ocsp/{ca_name}",
+    }
+
+
+def _base_url_of(cert: x509.Certificate, ca_name: str) -> str | None:
+    """The base URL :func:`create_demo_pki` put in ``cert``'s CRL distribution point, if any."""
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return None
+    suffix = f"/pki/crl/{ca_name}.crl"
+    for point in points:
+        for name in point.full_name or []:
+            if isinstance(name, x509.UniformResourceIdentifier) and name.value.endswith(suffix):
+                return name.value[: -len(suffix)]
+    return None
+
+
 def _check_staff_code(code: str) -> None:
     if not _STAFF_CODE.fullmatch(code):
         raise CertificateError(
@@ -419,6 +531,8 @@ class DemoPKI:
     seal: x509.Certificate
     staff: dict[str, x509.Certificate]
     passphrase: bytes = field(repr=False)
+    base_url: str | None = None
+    """Prefix of the CRL and OCSP URLs put in issued certificates; None for none."""
     _signers: dict[str, SoftwareSigner] = field(default_factory=dict, init=False, repr=False)
 
     # Paths -----------------------------------------------------------------------------------
@@ -430,6 +544,21 @@ class DemoPKI:
     def ca_key_path(self, name: str) -> Path:
         """Path of the encrypted key of CA ``name`` (``root``, ``so`` or ``school``)."""
         return self.directory / "ca" / f"{name}.key.pem"
+
+    def ca_database_path(self, name: str) -> Path:
+        """Path of the SQLite database of CA ``name`` (``root``, ``so`` or ``school``)."""
+        _check_ca_name(name)
+        return self.directory / "ca" / f"{name}.sqlite"
+
+    def crl_url(self, name: str) -> str | None:
+        """The CRL URL of CA ``name`` written into the certificates it issues, or None."""
+        _check_ca_name(name)
+        return _services(self.base_url, name).get("crl_url")
+
+    def ocsp_url(self, name: str) -> str | None:
+        """The OCSP URL of CA ``name`` written into the certificates it issues, or None."""
+        _check_ca_name(name)
+        return _services(self.base_url, name).get("ocsp_url")
 
     @property
     def seal_cert_path(self) -> Path:
@@ -459,6 +588,7 @@ class DemoPKI:
         directory = Path(directory)
         ca = directory / "ca"
         seal = load_certificate(directory / "seal" / "cert.pem")
+        # The base URL is not stored separately: the seal's CRL distribution point holds it.
         staff: dict[str, x509.Certificate] = {}
         staff_dir = directory / "staff"
         if staff_dir.is_dir():
@@ -476,6 +606,7 @@ class DemoPKI:
             seal=seal,
             staff=staff,
             passphrase=passphrase,
+            base_url=_base_url_of(seal, "school"),
         )
 
     # Use ---------------------------------------------------------------------------------------
@@ -509,6 +640,37 @@ class DemoPKI:
             self._signers["\0seal"] = signer
         return signer
 
+    def authority(self, name: str) -> CertificateAuthority:
+        """Open CA ``name`` (``root``, ``so`` or ``school``) with its key and database.
+
+        The database is created on first use; the certificates on disk that this CA issued
+        (root: Sở CA; Sở: school CA; school: seal and staff) are recorded in it, idempotently,
+        so a PKI made without ``base_url`` is covered too. The caller closes the returned
+        object. Raises :class:`KeyUnusable` when the key cannot be decrypted.
+        """
+        _check_ca_name(name)
+        key = load_private_key(self.ca_key_path(name), self.passphrase)
+        authority = CertificateAuthority(
+            self._ca_certificate(name), key, self.ca_database_path(name)
+        )
+        try:
+            for cert in self._issued_by(name):
+                authority.record_issued(cert)
+        except BaseException:
+            authority.close()
+            raise
+        return authority
+
+    def _ca_certificate(self, name: str) -> x509.Certificate:
+        return {"root": self.root, "so": self.so, "school": self.school}[name]
+
+    def _issued_by(self, name: str) -> list[x509.Certificate]:
+        if name == "root":
+            return [self.so]
+        if name == "so":
+            return [self.school]
+        return [self.seal, *self.staff.values()]
+
     def issue_staff(
         self,
         spec: StaffSpec,
@@ -520,8 +682,11 @@ class DemoPKI:
         """Issue and store a certificate for a new staff member, signed by the school CA.
 
         Validity defaults to ``now - 1 day`` for three years; ``not_before``/``not_after``
-        override it (tests use this for expired and not-yet-valid certificates). Raises
-        :class:`CertificateError` if the staff code is invalid or already has a directory.
+        override it (tests use this for expired and not-yet-valid certificates). The
+        certificate carries the school CA's CRL and OCSP URLs when the PKI has a base URL, and
+        is recorded in the school CA's database when that exists (see :meth:`authority`)
+        before its files are written. Raises :class:`CertificateError` if the staff code is
+        invalid or already has a directory.
         """
         _check_staff_code(spec.staff_code)
         start = not_before if not_before is not None else _utc(now, "now") - _BACKDATE
@@ -539,6 +704,7 @@ class DemoPKI:
             issuer_key=school_key,
             not_before=start,
             not_after=end,
+            **_services(self.base_url, "school"),
         )
         staff_dir = self.directory / "staff" / spec.staff_code
         try:
@@ -549,6 +715,14 @@ class DemoPKI:
             raise CertificateError(f"staff code {spec.staff_code!r} already exists") from None
         except OSError as e:
             raise CertificateError(f"cannot create {staff_dir}: {e.strerror}") from None
+        database = self.ca_database_path("school")
+        if database.exists():
+            try:
+                with CertificateAuthority(self.school, school_key, database) as authority:
+                    authority.record_issued(cert)
+            except BaseException:
+                staff_dir.rmdir()  # still empty: give the staff code back
+                raise
         save_private_key(staff_dir / "key.pem", key, self.passphrase)
         _write_certificate(staff_dir / "cert.pem", cert)
         self.staff[spec.staff_code] = cert
@@ -565,13 +739,20 @@ def create_demo_pki(
     passphrase: bytes,
     now: dt.datetime,
     seal_key_type: KeyType = "ec-p256",
+    base_url: str | None = None,
 ) -> DemoPKI:
     """Create the demo hierarchy in ``directory`` (see the module docstring); never overwrites.
 
-    Raises :class:`CertificateError` when ``directory`` already holds a PKI or a staff code is
-    invalid or repeated.
+    With ``base_url`` (e.g. ``"http://127.0.0.1:8000"``) each certificate issued by CA X
+    names X's CRL (``base_url/pki/crl/X.crl``) and OCSP responder (``base_url/pki/ocsp/X``),
+    and every CA records what it issues in ``directory/ca/X.sqlite``. Without it, no URLs are
+    written and no database is created until :meth:`DemoPKI.authority` is first called.
+
+    Raises :class:`CertificateError` when ``directory`` already holds a PKI, a staff code is
+    invalid or repeated, or ``base_url`` is not an http(s) URL.
     """
     directory = Path(directory)
+    base_url = _normalise_base_url(base_url)
     start = _utc(now, "now") - _BACKDATE
     specs = list(staff)
     codes = [spec.staff_code for spec in specs]
@@ -602,6 +783,7 @@ def create_demo_pki(
         not_before=start,
         not_after=ca_end,
         path_length=1,
+        **_services(base_url, "root"),
     )
     school_key = generate_private_key("ec-p256")
     school = issue_ca(
@@ -617,6 +799,7 @@ def create_demo_pki(
         not_before=start,
         not_after=ca_end,
         path_length=0,
+        **_services(base_url, "so"),
     )
     seal_key = generate_private_key(seal_key_type)
     seal = issue_organisation_certificate(
@@ -628,6 +811,7 @@ def create_demo_pki(
         issuer_key=school_key,
         not_before=start,
         not_after=_add_years(start, _LEAF_YEARS),
+        **_services(base_url, "school"),
     )
     for name, cert, key in (
         ("root", root, root_key),
@@ -638,6 +822,14 @@ def create_demo_pki(
         _write_certificate(directory / "ca" / f"{name}.pem", cert)
     save_private_key(directory / "seal" / "key.pem", seal_key, passphrase)
     _write_certificate(directory / "seal" / "cert.pem", seal)
+    if base_url is not None:
+        for name, ca_cert, ca_key, issued in (
+            ("root", root, root_key, so),
+            ("so", so, so_key, school),
+            ("school", school, school_key, seal),
+        ):
+            with CertificateAuthority(ca_cert, ca_key, directory / "ca" / f"{name}.sqlite") as ca:
+                ca.record_issued(issued)
 
     pki = DemoPKI(
         directory=directory,
@@ -650,6 +842,7 @@ def create_demo_pki(
         seal=seal,
         staff={},
         passphrase=passphrase,
+        base_url=base_url,
     )
     for spec in specs:
         pki.issue_staff(spec, now)

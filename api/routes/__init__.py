@@ -1,0 +1,1 @@
+"""HTTP routes, one module per concern; each calls into the layers below."""

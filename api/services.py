@@ -1,0 +1,68 @@
+"""What the HTTP layer serves from: the data directory's PKI, CAs and TSA."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ledger.application import Settings
+from signing.ca import CertificateAuthority
+from signing.keys import resolve_passphrase
+from signing.pki import CA_NAMES, DemoPKI
+
+#: Largest OCSP or timestamp request accepted (both are a few hundred bytes).
+SMALL_REQUEST_LIMIT = 64 * 1024
+#: How long a signed CRL is reused before a new one is made.
+CRL_CACHE_SECONDS = 60.0
+
+
+@dataclass
+class Services:
+    """Loaded once per server process; safe to share between requests."""
+
+    settings: Settings
+    pki: DemoPKI
+    request_limit: int = SMALL_REQUEST_LIMIT
+    _authorities: dict[str, CertificateAuthority] = field(default_factory=dict)
+    _crls: dict[str, tuple[float, bytes]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Services:
+        passphrase = resolve_passphrase(settings.data_dir, create=False)
+        return cls(settings, DemoPKI.load(Path(settings.data_dir) / "pki", passphrase))
+
+    def authority(self, name: str) -> CertificateAuthority:
+        if name not in CA_NAMES:
+            raise KeyError(name)
+        with self._lock:
+            ca = self._authorities.get(name)
+            if ca is None:
+                ca = self._authorities[name] = self.pki.authority(name)
+            return ca
+
+    def crl(self, name: str) -> bytes:
+        """The CA's current CRL, re-signed at most every :data:`CRL_CACHE_SECONDS`."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._crls.get(name)
+            if cached is not None and now - cached[0] < CRL_CACHE_SECONDS:
+                return cached[1]
+        der = self.authority(name).crl(datetime.now(UTC))
+        with self._lock:
+            self._crls[name] = (now, der)
+        return der
+
+    def forget_crls(self) -> None:
+        """Drop cached CRLs (after a revocation in this process)."""
+        with self._lock:
+            self._crls.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            for ca in self._authorities.values():
+                ca.close()
+            self._authorities.clear()

@@ -1,0 +1,165 @@
+"""`socai serve` publishes CRLs and answers OCSP at the addresses in the certificates.
+
+Checked with an independent client: OpenSSL's `ocsp -url` and `crl`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from api.cli import main
+from ledger.application import Settings
+from tests.integration.server import free_port, serving
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    if OPENSSL is None:
+        if os.environ.get("SOCAI_REQUIRE_OPENSSL") == "1":
+            pytest.fail("openssl is required (SOCAI_REQUIRE_OPENSSL=1)")
+        pytest.skip("openssl not installed")
+    data = tmp_path_factory.mktemp("serve") / "data"
+    port = free_port()
+    env = {"SOCAI_KEY_PASSPHRASE": "kiểm thử máy chủ"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        assert main(["--data", str(data), "init", "--public-url", f"http://127.0.0.1:{port}"]) == 0
+        assert main(["--data", str(data), "demo", "--students", "1"]) == 0
+        with serving(data, port, env) as base:
+            yield data, base
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _pem(path: Path, *certs: x509.Certificate) -> Path:
+    path.write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in certs))
+    return path
+
+
+def _ocsp(data: Path, tmp: Path, staff: str) -> subprocess.CompletedProcess[str]:
+    pki = data / "pki"
+    leaf = x509.load_pem_x509_certificate((pki / "staff" / staff / "cert.pem").read_bytes())
+    url = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value[0]
+    so = x509.load_pem_x509_certificate((pki / "ca" / "so.pem").read_bytes())
+    school = x509.load_pem_x509_certificate((pki / "ca" / "school.pem").read_bytes())
+    assert OPENSSL is not None
+    return subprocess.run(
+        [
+            OPENSSL,
+            "ocsp",
+            "-issuer",
+            str(pki / "ca" / "school.pem"),
+            "-cert",
+            str(pki / "staff" / staff / "cert.pem"),
+            "-url",
+            url.access_location.value,
+            "-CAfile",
+            str(pki / "ca" / "root.pem"),
+            "-verify_other",
+            str(_pem(tmp / "chain.pem", so, school)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_openssl_ocsp_good_then_revoked(served: tuple[Path, str], tmp_path: Path) -> None:
+    data, _ = served
+    done = _ocsp(data, tmp_path, "GV002")
+    assert "Response verify OK" in done.stderr + done.stdout, done
+    assert ": good" in done.stdout, done.stdout
+    assert main(["--data", str(data), "pki", "revoke", "GV002", "--reason", "keyCompromise"]) == 0
+    done = _ocsp(data, tmp_path, "GV002")
+    assert ": revoked" in done.stdout, done.stdout
+    assert "Reason: keyCompromise" in done.stdout, done.stdout
+
+
+def test_crl_published_at_its_distribution_point(served: tuple[Path, str], tmp_path: Path) -> None:
+    data, _ = served
+    assert main(["--data", str(data), "pki", "revoke", "GV003", "--reason", "superseded"]) == 0
+    leaf = x509.load_pem_x509_certificate((data / "pki/staff/GV003/cert.pem").read_bytes())
+    dp = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    url = dp[0].full_name[0].value
+    answer = httpx.get(url, timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pkix-crl"
+    (tmp_path / "x.crl").write_bytes(answer.content)
+    assert OPENSSL is not None
+    text = subprocess.run(
+        [
+            OPENSSL,
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            str(tmp_path / "x.crl"),
+            "-noout",
+            "-text",
+            "-CAfile",
+            str(data / "pki/ca/school.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert "verify OK" in text.stderr + text.stdout
+    assert f"{leaf.serial_number:X}" in text.stdout.replace(":", "").upper()
+
+
+def _rows(data: Path) -> int:
+    with sqlite3.connect(data / "pki" / "ca" / "school.sqlite") as db:
+        return int(db.execute("SELECT count(*) FROM revocations").fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"not an OCSP request", {"content-type": "application/ocsp-request"}, 400),
+        (b"\x30\x03\x02\x01\x00", {"content-type": "application/ocsp-request"}, 400),
+        (b"x", {"content-type": "text/plain"}, 400),
+        (b"x" * (64 * 1024 + 1), {"content-type": "application/ocsp-request"}, 413),
+    ],
+)
+def test_bad_ocsp_requests_get_4xx_and_change_nothing(
+    served: tuple[Path, str], body: bytes, headers: dict[str, str], status: int
+) -> None:
+    data, base = served
+    before = _rows(data)
+    answer = httpx.post(f"{base}/pki/ocsp/school", content=body, headers=headers, timeout=10)
+    assert answer.status_code == status, answer.text
+    assert _rows(data) == before
+
+
+def test_unknown_ca_and_bad_get(served: tuple[Path, str]) -> None:
+    _, base = served
+    assert httpx.get(f"{base}/pki/crl/nope.crl", timeout=10).status_code == 404
+    assert httpx.get(f"{base}/pki/ocsp/school/%%%notbase64", timeout=10).status_code == 400
+    roots = httpx.get(f"{base}/pki/roots.pem", timeout=10)
+    assert roots.status_code == 200 and b"BEGIN CERTIFICATE" in roots.content
+
+
+def test_cli_pki_roots(served: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    data, _ = served
+    assert main(["--data", str(data), "pki", "roots"]) == 0
+    root = x509.load_pem_x509_certificate(capsys.readouterr().out.encode())
+    assert "Bộ GD&ĐT (demo)" in root.subject.rfc4514_string()
+    assert Settings(data).sqlite_path.exists()
