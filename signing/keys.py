@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from signing import algorithms as sig_algorithms
 from signing.algorithms import Algorithm, PrivateKey
@@ -44,6 +45,7 @@ __all__ = [
     "SoftwareSigner",
     "certificate_fingerprint",
     "generate_private_key",
+    "import_pkcs12",
     "load_certificate",
     "load_private_key",
     "load_signer",
@@ -384,6 +386,50 @@ def load_signer(
     return SoftwareSigner(
         load_private_key(key_path, passphrase), load_certificate(cert_path), algorithm
     )
+
+
+# --- PKCS#12 import ---------------------------------------------------------------------------
+
+
+def import_pkcs12(
+    data: bytes, password: bytes | None
+) -> tuple[PrivateKey, x509.Certificate, list[x509.Certificate]]:
+    """Read a PKCS#12 (.p12/.pfx) file: its private key, its certificate and the others.
+
+    The others are the additional certificates in the file (usually the CA chain), in file
+    order. Raises :class:`KeyUnusable` for a wrong password, bytes that are not PKCS#12, or a
+    file without a private key or without its certificate; :class:`KeyMismatch` when the key
+    does not belong to the certificate; :class:`UnsupportedAlgorithm` for a key type the
+    ledger does not accept. To keep the key, write it with :func:`save_private_key`.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise KeyUnusable("PKCS#12 data must be bytes")
+    try:
+        key, cert, others = pkcs12.load_key_and_certificates(bytes(data), password)
+    except ValueError:
+        # cryptography does not tell a wrong password from a damaged or foreign file.
+        raise KeyUnusable(
+            "cannot read the PKCS#12 file: wrong password, or not a PKCS#12 file"
+        ) from None
+    except TypeError:
+        raise KeyUnusable("cannot read the PKCS#12 file: the password is not bytes") from None
+    except CryptographyUnsupportedAlgorithm as e:
+        raise KeyUnusable(f"cannot read the PKCS#12 file: {e}") from None
+    if key is None:
+        raise KeyUnusable("the PKCS#12 file holds no private key")
+    if cert is None:
+        raise KeyUnusable("the PKCS#12 file holds no certificate for its private key")
+    checked = sig_algorithms.check_private_key(key)
+    try:
+        cert_spki = _spki(cert)
+    except (ValueError, CryptographyUnsupportedAlgorithm) as e:
+        raise CertificateError(f"certificate public key cannot be read: {e}") from None
+    if _spki(checked) != cert_spki:
+        raise KeyMismatch(
+            "the PKCS#12 private key does not belong to its certificate for "
+            f"{cert.subject.rfc4514_string()}"
+        )
+    return checked, cert, list(others)
 
 
 # --- passphrase ------------------------------------------------------------------------------

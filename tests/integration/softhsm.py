@@ -1,0 +1,168 @@
+"""A throwaway SoftHSM2 token for tests, and a signing-rate probe.
+
+Use the session fixture from a test module::
+
+    from tests.integration.softhsm import SoftHSMToken, softhsm_fixture  # noqa: F401
+
+    def test_x(softhsm: SoftHSMToken) -> None:
+        with Pkcs11Token(*softhsm) as token: ...
+
+SoftHSM2 reads ``SOFTHSM2_CONF`` and scans its token directory in ``C_Initialize`` only, and
+python-pkcs11 loads the module into this process and keeps it initialised (cached per path).
+So the configuration must be in the environment, and the token on disk, before anything in
+the process first opens the module; a token made later stays invisible until the module is
+re-initialised. :func:`create_token` therefore re-initialises the module when it was already
+loaded, which invalidates every open session on it; the session fixture does this once.
+
+PKCS#11 login is per process and token: while a :class:`signing.pkcs11.Pkcs11Token` is open on
+the shared token, a second one (or a raw python-pkcs11 login) is refused, so open it per test
+and close it, or open raw sessions without a PIN (they share the login).
+
+Without ``softhsm2-util`` or the module the tests skip, unless ``SOCAI_REQUIRE_SOFTHSM=1``
+(set by CI), where they fail. ``SOCAI_SOFTHSM_MODULE`` names the module when it is not in one
+of the usual places.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple, NoReturn
+
+import pytest
+
+from signing.keys import Signer
+
+REQUIRE_ENV = "SOCAI_REQUIRE_SOFTHSM"
+MODULE_ENV = "SOCAI_SOFTHSM_MODULE"
+CONF_ENV = "SOFTHSM2_CONF"
+
+MODULE_CANDIDATES = (
+    "/usr/lib/softhsm/libsofthsm2.so",  # Debian, Ubuntu
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",  # Fedora
+    "/usr/local/lib/softhsm/libsofthsm2.so",  # source builds
+    "/opt/homebrew/lib/softhsm/libsofthsm2.so",  # macOS
+)
+
+TOKEN_LABEL = "socai-test"
+USER_PIN = "1234-test-pin"  # test values, not secrets
+SO_PIN = "5678-test-so-pin"
+
+
+class SoftHSMToken(NamedTuple):
+    """What :class:`signing.pkcs11.Pkcs11Token` needs: module path, token label, user PIN."""
+
+    module: str
+    label: str
+    pin: str
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test, or fail it when ``SOCAI_REQUIRE_SOFTHSM=1``."""
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"SoftHSM2 is required ({REQUIRE_ENV}=1) but {reason}")
+    pytest.skip(f"SoftHSM2 not available: {reason} (set {REQUIRE_ENV}=1 to make this a failure)")
+
+
+def find_module() -> str | None:
+    """Path of libsofthsm2.so, from ``SOCAI_SOFTHSM_MODULE`` or the usual places."""
+    chosen = os.environ.get(MODULE_ENV)
+    if chosen:
+        return chosen if Path(chosen).is_file() else None
+    return next((p for p in MODULE_CANDIDATES if Path(p).is_file()), None)
+
+
+def _reinitialise_if_loaded(module: str) -> None:
+    # python-pkcs11 keeps loaded modules in pkcs11._loaded; a module initialised with another
+    # configuration (or before the token existed) must re-read it to see the new token.
+    import pkcs11
+
+    loaded = getattr(pkcs11, "_loaded", {}).get(module)
+    if loaded is not None and loaded.initialized:
+        loaded.reinitialize()
+
+
+def create_token(
+    directory: Path,
+    *,
+    label: str = TOKEN_LABEL,
+    pin: str = USER_PIN,
+    so_pin: str = SO_PIN,
+) -> SoftHSMToken:
+    """Initialise a fresh SoftHSM2 token under ``directory`` and point this process at it.
+
+    Writes ``directory/softhsm2.conf`` (token directory ``directory/tokens``, file backend,
+    log level ERROR), sets ``SOFTHSM2_CONF`` in ``os.environ`` (which C ``getenv`` sees) and
+    runs ``softhsm2-util --init-token --free``. Skips or fails when SoftHSM2 is missing.
+    """
+    util = shutil.which("softhsm2-util")
+    if util is None:
+        unavailable("softhsm2-util is not on PATH (apt-get install softhsm2)")
+    module = find_module()
+    if module is None:
+        unavailable(
+            f"libsofthsm2.so not found ({MODULE_ENV} or one of {', '.join(MODULE_CANDIDATES)})"
+        )
+    tokens = directory / "tokens"
+    tokens.mkdir(parents=True, exist_ok=True)
+    conf = directory / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n",
+        encoding="utf-8",
+    )
+    os.environ[CONF_ENV] = str(conf)
+    result = subprocess.run(
+        [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
+        env={**os.environ, CONF_ENV: str(conf)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        unavailable(f"softhsm2-util --init-token failed: {result.stderr.strip() or result.stdout}")
+    _reinitialise_if_loaded(module)
+    return SoftHSMToken(module, label, pin)
+
+
+_SHARED: list[SoftHSMToken] = []
+
+
+@pytest.fixture(scope="session", name="softhsm")
+def softhsm_fixture(tmp_path_factory: pytest.TempPathFactory) -> SoftHSMToken:
+    """One SoftHSM2 token for the whole test session (tests use unique key labels).
+
+    Shared across modules that import this fixture (pytest would otherwise set it up once per
+    importing module, and each new token re-initialises the module under the open sessions).
+    ``SOFTHSM2_CONF`` stays set for the rest of the process: the module keeps that
+    configuration anyway.
+    """
+    if not _SHARED:
+        _SHARED.append(create_token(tmp_path_factory.mktemp("softhsm")))
+    return _SHARED[0]
+
+
+def measure_rates(
+    signers: Mapping[str, Signer],
+    n: int = 200,
+    message: bytes = b"socai signing-rate probe " * 8,
+) -> dict[str, float]:
+    """Sign ``message`` ``n`` times with each signer; return signatures per second by name.
+
+    One warm-up signature per signer is not timed. Rates vary with the machine; print them,
+    do not assert them.
+    """
+    rates: dict[str, float] = {}
+    for name, signer in signers.items():
+        signer.sign(message)
+        start = time.perf_counter()
+        for _ in range(n):
+            signer.sign(message)
+        elapsed = time.perf_counter() - start
+        rates[name] = n / elapsed if elapsed > 0 else float("inf")
+    return rates
