@@ -55,6 +55,13 @@ from signing.algorithms import Algorithm
 from signing.errors import SigningError
 from signing.keys import Signer, certificate_fingerprint
 from signing.pki import verify_certificate_path
+from signing.profiles import (
+    TT15_2025_WITH_ED25519,
+    AlgorithmPolicy,
+    check_principal_certificate,
+    check_seal_certificate,
+    check_signing_certificate,
+)
 
 T = TypeVar("T")
 
@@ -99,10 +106,15 @@ class Settings:
 
 @dataclass(frozen=True)
 class Trust:
-    """Trust anchors and intermediates that registered certificates must chain to."""
+    """Trust anchors and intermediates that registered certificates must chain to.
+
+    ``policy`` is the algorithm policy for signing certificates: TT 15/2025
+    plus Ed25519, which the ledger's own event signatures accept (DESIGN.md §4).
+    """
 
     roots: list[x509.Certificate]
     intermediates: list[x509.Certificate] = field(default_factory=list)
+    policy: AlgorithmPolicy = TT15_2025_WITH_ED25519
 
     def verify(self, cert: x509.Certificate, moment: datetime) -> None:
         try:
@@ -204,10 +216,20 @@ class Ledger(Application[UUID]):
             return entry, self.load(owner.school, School)
         raise NotAuthorized("only the school seal or the principal (Hiệu trưởng) may do this")
 
-    def _check_new_certificate(self, cert: x509.Certificate) -> str:
+    def _check_new_certificate(
+        self,
+        cert: x509.Certificate,
+        profile: Callable[..., None] = check_signing_certificate,
+    ) -> str:
+        """Refuse a certificate already registered, off-profile, or not trusted now."""
         fp = certificate_fingerprint(cert)
         if self.registry.get(fp) is not None:
             raise AlreadyExists(f"certificate {fp.hex()[:16]} is already registered")
+        policy = self.trust.policy if self.trust is not None else TT15_2025_WITH_ED25519
+        try:
+            profile(cert, policy=policy)
+        except SigningError as e:
+            raise SignerNotValid(str(e)) from e
         if self.trust is not None:
             self.trust.verify(cert, datetime.now(UTC))
         return fp.hex()
@@ -217,7 +239,7 @@ class Ledger(Application[UUID]):
     def register_school(self, seal: Signer, code: str, name: str, province: str) -> UUID:
         """Genesis of a school: registered by its own organisation seal certificate."""
         _require_text(code=code, name=name, province=province)
-        fp = self._check_new_certificate(seal.certificate)
+        fp = self._check_new_certificate(seal.certificate, check_seal_certificate)
         school = School(
             code=code,
             name=name,
@@ -254,7 +276,10 @@ class Ledger(Application[UUID]):
         staff_file = self.load(staff, StaffFile)
         if staff_file.school != school.id:
             raise NotAuthorized("the staff file belongs to another school")
-        fp = self._check_new_certificate(certificate)
+        profile = (
+            check_principal_certificate if staff_file.is_principal else check_signing_certificate
+        )
+        fp = self._check_new_certificate(certificate, profile)
         staff_file.register_certificate(
             certificate=pem(certificate), fingerprint=fp, by=entry.owner
         )
