@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health, pki
+from api.routes import health, pki, tsa
 from api.services import Services
 from ledger.application import Settings
 
@@ -28,4 +28,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(pki.router)
+    app.include_router(tsa.router)
     return app

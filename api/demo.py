@@ -12,8 +12,9 @@ from typing import Any
 from ledger.application import Ledger, Settings, Trust
 from ledger.domain import PRINCIPAL, StudentRecord, staff_id, student_id
 from ledger.errors import AlreadyExists
-from signing.keys import resolve_passphrase
+from signing.keys import load_private_key, resolve_passphrase
 from signing.pki import DEMO_ROOT_NAME, DemoPKI, StaffSpec, create_demo_pki
+from signing.tsa import create_demo_tsa
 
 #: Demo staff: (code, full name, title, subject taught).
 DEMO_STAFF = (
@@ -57,6 +58,13 @@ def initialise(
         # The addresses of `socai serve`, written into every certificate
         # (CRL distribution points, OCSP), so that outside verifiers can check.
         base_url=public_url or os.environ.get("SOCAI_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
+    )
+    create_demo_tsa(
+        data / "pki" / "tsa",
+        issuer_cert=pki.so,
+        issuer_key=load_private_key(pki.ca_key_path("so"), passphrase),
+        passphrase=passphrase,
+        now=now,
     )
     config = {
         "format": 1,

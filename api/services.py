@@ -12,6 +12,7 @@ from ledger.application import Settings
 from signing.ca import CertificateAuthority
 from signing.keys import resolve_passphrase
 from signing.pki import CA_NAMES, DemoPKI
+from signing.tsa import TimeStampAuthority, load_demo_tsa
 
 #: Largest OCSP or timestamp request accepted (both are a few hundred bytes).
 SMALL_REQUEST_LIMIT = 64 * 1024
@@ -30,10 +31,18 @@ class Services:
     _crls: dict[str, tuple[float, bytes]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    tsa: TimeStampAuthority | None = None
+
     @classmethod
     def load(cls, settings: Settings) -> Services:
         passphrase = resolve_passphrase(settings.data_dir, create=False)
-        return cls(settings, DemoPKI.load(Path(settings.data_dir) / "pki", passphrase))
+        pki = DemoPKI.load(Path(settings.data_dir) / "pki", passphrase)
+        tsa_dir = Path(settings.data_dir) / "pki" / "tsa"
+        tsa = None
+        if (tsa_dir / "cert.pem").is_file():
+            # Tokens embed the chain up to (not including) the root.
+            tsa = load_demo_tsa(tsa_dir, passphrase, [pki.so])
+        return cls(settings, pki, tsa=tsa)
 
     def authority(self, name: str) -> CertificateAuthority:
         if name not in CA_NAMES:

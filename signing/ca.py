@@ -58,7 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509 import ocsp
 
 from signing import algorithms as sig_algorithms
-from signing.errors import CertificateError, KeyMismatch, SigningError
+from signing.errors import CertificateError, KeyMismatch, MalformedRequest
 
 __all__ = [
     "DEFAULT_CRL_VALIDITY",
@@ -103,11 +103,6 @@ _CERT_ID_HASHES = ("sha1", "sha224", "sha256", "sha384", "sha512")
 _MAX_NONCE = 128
 
 
-class MalformedRequest(SigningError):
-    """An OCSP request that cannot be answered: not DER, not an OCSPRequest, or unsupported.
-
-    The answer to send back is :func:`ocsp_malformed_response`.
-    """
 
 
 def ocsp_malformed_response() -> bytes:

@@ -27,6 +27,13 @@ class CertificateError(SigningError):
     """A certificate cannot be parsed or issued."""
 
 
+class MalformedRequest(SigningError):
+    """A request to a trust service (OCSP, CSR) that cannot be answered: not DER, or unsupported.
+
+    For OCSP the answer to send back is :func:`signing.ca.ocsp_malformed_response`.
+    """
+
+
 class VerificationError(SigningError):
     """A check failed. Every verifier in ``signing`` raises this or a subclass."""
 

@@ -50,6 +50,7 @@ import hashlib
 import secrets
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeAlias
 
 from asn1crypto import algos, cms, core, tsp
@@ -76,7 +77,14 @@ from signing.errors import (
     SigningError,
     VerificationError,
 )
-from signing.keys import Signer
+from signing.keys import (
+    Signer,
+    SoftwareSigner,
+    generate_private_key,
+    load_certificate,
+    load_private_key,
+    save_private_key,
+)
 from signing.pki import async_verify_certificate_path, verify_certificate_path
 
 if TYPE_CHECKING:
@@ -1012,3 +1020,47 @@ def http_timestamper(
     if parts.scheme not in allowed or not parts.netloc:
         raise ValueError(f"TSA URL must be an absolute {' or '.join(sorted(allowed))} URL")
     return HTTPTimeStamper(url, https=https_only, timeout=timeout, auth=auth)
+
+
+# --- the demo deployment's TSA on disk -----------------------------------------------------
+
+
+def create_demo_tsa(
+    directory: Path,
+    *,
+    issuer_cert: x509.Certificate,
+    issuer_key: PrivateKeyTypes,
+    passphrase: bytes,
+    now: dt.datetime,
+    name: str = "Sổ Cái TSA (demo)",
+) -> x509.Certificate:
+    """Issue a TSA certificate and write ``cert.pem`` and an encrypted ``key.pem`` to ``directory``.
+
+    The key is a software EC P-256 key, encrypted at rest like every other key;
+    a deployment with a token builds :class:`TimeStampAuthority` from a
+    PKCS#11 signer instead. EC P-256 keeps tokens verifiable by OpenSSL (which
+    cannot check RSA-PSS or Ed25519 time-stamp tokens).
+    """
+    directory.mkdir(mode=0o700, parents=True)
+    key = generate_private_key("ec-p256")
+    start = _utc(now, "now") - dt.timedelta(days=1)
+    cert = issue_tsa_certificate(
+        key.public_key(),
+        name=name,
+        issuer_cert=issuer_cert,
+        issuer_key=issuer_key,
+        not_before=start,
+        not_after=start + dt.timedelta(days=5 * 365),
+    )
+    save_private_key(directory / "key.pem", key, passphrase)
+    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert
+
+
+def load_demo_tsa(
+    directory: Path, passphrase: bytes, chain: Sequence[x509.Certificate] = ()
+) -> TimeStampAuthority:
+    """The TSA written by :func:`create_demo_tsa`, ready to answer requests."""
+    cert = load_certificate(directory / "cert.pem")
+    signer = SoftwareSigner(load_private_key(directory / "key.pem", passphrase), cert)
+    return TimeStampAuthority(signer, list(chain))

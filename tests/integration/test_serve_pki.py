@@ -163,3 +163,72 @@ def test_cli_pki_roots(served: tuple[Path, str], capsys: pytest.CaptureFixture[s
     root = x509.load_pem_x509_certificate(capsys.readouterr().out.encode())
     assert "Bộ GD&ĐT (demo)" in root.subject.rfc4514_string()
     assert Settings(data).sqlite_path.exists()
+
+
+def test_openssl_timestamp_over_http(served: tuple[Path, str], tmp_path: Path) -> None:
+    data, base = served
+    assert OPENSSL is not None
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Học bạ số — bản thử", "utf-8")
+    subprocess.run(
+        [
+            OPENSSL,
+            "ts",
+            "-query",
+            "-data",
+            str(doc),
+            "-sha256",
+            "-cert",
+            "-out",
+            str(tmp_path / "req.tsq"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    answer = httpx.post(
+        f"{base}/tsa",
+        content=(tmp_path / "req.tsq").read_bytes(),
+        headers={"content-type": "application/timestamp-query"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/timestamp-reply"
+    (tmp_path / "resp.tsr").write_bytes(answer.content)
+    pki = data / "pki"
+    done = subprocess.run(
+        [
+            OPENSSL,
+            "ts",
+            "-verify",
+            "-data",
+            str(doc),
+            "-in",
+            str(tmp_path / "resp.tsr"),
+            "-CAfile",
+            str(pki / "ca" / "root.pem"),
+            "-untrusted",
+            str(pki / "ca" / "so.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "Verification: OK" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "status"),
+    [
+        (b"garbage", "application/timestamp-query", 400),
+        (b"\x30\x00", "application/timestamp-query", 400),
+        (b"x", "application/json", 400),
+        (b"x" * (64 * 1024 + 1), "application/timestamp-query", 413),
+    ],
+)
+def test_bad_timestamp_requests_get_4xx(
+    served: tuple[Path, str], body: bytes, ctype: str, status: int
+) -> None:
+    _, base = served
+    answer = httpx.post(f"{base}/tsa", content=body, headers={"content-type": ctype}, timeout=10)
+    assert answer.status_code == status
