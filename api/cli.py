@@ -16,7 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
-from ledger.application import Ledger, Settings, Trust
+from api.trust import load_trust
+from ledger.application import Ledger, Settings
 from ledger.audit import audit
 from ledger.domain import student_id
 from ledger.errors import (
@@ -74,7 +75,7 @@ def open_ledger(settings: Settings, *, need_pki: bool = True) -> tuple[Ledger, D
         pki = DemoPKI.load(
             settings.data_dir / "pki", resolve_passphrase(settings.data_dir, create=False)
         )
-        trust = Trust(pki.trust_roots(), pki.intermediates())
+        trust = load_trust(settings.data_dir, pki)
     return Ledger(settings, trust), pki
 
 
@@ -226,16 +227,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.ledger import run_ledger_bench
+    from bench.trust import run_trust_bench
 
-    suites = args.suite or ["ledger"]
-    unknown = [s for s in suites if s != "ledger"]
+    runners = {
+        "ledger": lambda: run_ledger_bench(quick=args.quick),
+        "trust": lambda: run_trust_bench(quick=args.quick),
+    }
+    suites = args.suite or list(runners)
+    unknown = [s for s in suites if s not in runners]
     if unknown:
-        raise CLIError(f"unknown or not yet available suite(s): {', '.join(unknown)}", EX_USAGE)
-    result = run_ledger_bench(quick=args.quick, out=Path(args.out) if args.out else None)
+        raise CLIError(
+            f"unknown or not yet available suite(s): {', '.join(unknown)}; "
+            f"available: {', '.join(runners)}",
+            EX_USAGE,
+        )
+    results = {name: runners[name]() for name in suites}
+    markdown = "\n\n".join(f"## {name}\n\n{r['markdown']}" for name, r in results.items())
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench-report.json").write_text(
+            json.dumps(results, indent=2, ensure_ascii=False, default=_json_default), "utf-8"
+        )
+        (out / "bench-report.md").write_text(markdown + "\n", "utf-8")
     if args.json:
-        _print_json(result)
+        _print_json(results)
     else:
-        print(result["markdown"])
+        print(markdown)
     return EX_OK
 
 

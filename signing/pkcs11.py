@@ -490,14 +490,19 @@ class Pkcs11Token:
     def sign(self, label: str, algorithm: Algorithm, message: bytes) -> bytes:
         """Sign ``message`` with key ``label`` under ``algorithm`` (signature as stored).
 
-        Each call looks the key up; :class:`Pkcs11Signer` does that once.
+        Each call looks the key up; :meth:`signing_function` and :class:`Pkcs11Signer` do
+        that once.
         """
+        return self.signing_function(label, algorithm)(message)
+
+    def signing_function(self, label: str, algorithm: Algorithm) -> Callable[[bytes], bytes]:
+        """Look key ``label`` up once; return ``sign(message)`` for ``algorithm``."""
         algorithm = Algorithm(algorithm)
         public = self.public_key(label)
         if algorithm not in _allowed_algorithms(public):
             raise UnsupportedAlgorithm(f"a {type(public).__name__} cannot sign {algorithm.label}")
         key_type = KeyType.EC if isinstance(public, ec.EllipticCurvePublicKey) else KeyType.RSA
-        return self._signing_function(label, key_type, algorithm)(message)
+        return self._signing_function(label, key_type, algorithm)
 
     def signer(
         self, label: str, certificate: x509.Certificate, algorithm: Algorithm | None = None

@@ -26,40 +26,34 @@ of the usual places.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NoReturn
 
 import pytest
 
+from signing import softhsm
+from signing.errors import KeyUnusable
 from signing.keys import Signer
+from signing.softhsm import CONF_ENV, MODULE_ENV, SoftHSMToken, find_module
+
+__all__ = [
+    "CONF_ENV",
+    "MODULE_ENV",
+    "REQUIRE_ENV",
+    "SoftHSMToken",
+    "create_token",
+    "find_module",
+    "measure_rates",
+    "softhsm_fixture",
+    "unavailable",
+]
 
 REQUIRE_ENV = "SOCAI_REQUIRE_SOFTHSM"
-MODULE_ENV = "SOCAI_SOFTHSM_MODULE"
-CONF_ENV = "SOFTHSM2_CONF"
-
-MODULE_CANDIDATES = (
-    "/usr/lib/softhsm/libsofthsm2.so",  # Debian, Ubuntu
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",  # Fedora
-    "/usr/local/lib/softhsm/libsofthsm2.so",  # source builds
-    "/opt/homebrew/lib/softhsm/libsofthsm2.so",  # macOS
-)
-
 TOKEN_LABEL = "socai-test"
 USER_PIN = "1234-test-pin"  # test values, not secrets
 SO_PIN = "5678-test-so-pin"
-
-
-class SoftHSMToken(NamedTuple):
-    """What :class:`signing.pkcs11.Pkcs11Token` needs: module path, token label, user PIN."""
-
-    module: str
-    label: str
-    pin: str
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -69,24 +63,6 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(f"SoftHSM2 not available: {reason} (set {REQUIRE_ENV}=1 to make this a failure)")
 
 
-def find_module() -> str | None:
-    """Path of libsofthsm2.so, from ``SOCAI_SOFTHSM_MODULE`` or the usual places."""
-    chosen = os.environ.get(MODULE_ENV)
-    if chosen:
-        return chosen if Path(chosen).is_file() else None
-    return next((p for p in MODULE_CANDIDATES if Path(p).is_file()), None)
-
-
-def _reinitialise_if_loaded(module: str) -> None:
-    # python-pkcs11 keeps loaded modules in pkcs11._loaded; a module initialised with another
-    # configuration (or before the token existed) must re-read it to see the new token.
-    import pkcs11
-
-    loaded = getattr(pkcs11, "_loaded", {}).get(module)
-    if loaded is not None and loaded.initialized:
-        loaded.reinitialize()
-
-
 def create_token(
     directory: Path,
     *,
@@ -94,40 +70,11 @@ def create_token(
     pin: str = USER_PIN,
     so_pin: str = SO_PIN,
 ) -> SoftHSMToken:
-    """Initialise a fresh SoftHSM2 token under ``directory`` and point this process at it.
-
-    Writes ``directory/softhsm2.conf`` (token directory ``directory/tokens``, file backend,
-    log level ERROR), sets ``SOFTHSM2_CONF`` in ``os.environ`` (which C ``getenv`` sees) and
-    runs ``softhsm2-util --init-token --free``. Skips or fails when SoftHSM2 is missing.
-    """
-    util = shutil.which("softhsm2-util")
-    if util is None:
-        unavailable("softhsm2-util is not on PATH (apt-get install softhsm2)")
-    module = find_module()
-    if module is None:
-        unavailable(
-            f"libsofthsm2.so not found ({MODULE_ENV} or one of {', '.join(MODULE_CANDIDATES)})"
-        )
-    tokens = directory / "tokens"
-    tokens.mkdir(parents=True, exist_ok=True)
-    conf = directory / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n",
-        encoding="utf-8",
-    )
-    os.environ[CONF_ENV] = str(conf)
-    result = subprocess.run(
-        [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
-        env={**os.environ, CONF_ENV: str(conf)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        unavailable(f"softhsm2-util --init-token failed: {result.stderr.strip() or result.stdout}")
-    _reinitialise_if_loaded(module)
-    return SoftHSMToken(module, label, pin)
+    """:func:`signing.softhsm.create_token`, skipping (or failing in CI) without SoftHSM2."""
+    try:
+        return softhsm.create_token(directory, label=label, pin=pin, so_pin=so_pin)
+    except KeyUnusable as e:
+        unavailable(str(e))
 
 
 _SHARED: list[SoftHSMToken] = []

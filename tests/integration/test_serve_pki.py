@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.cli import main
 from ledger.application import Settings
-from tests.integration.server import free_port, serving
+from bench.serve import free_port, serving
 
 OPENSSL = shutil.which("openssl")
 

@@ -1,4 +1,4 @@
-"""Run ``socai serve`` as a real process on a loopback port, for tests."""
+"""Run ``socai serve`` as a real process on a loopback port (benchmarks and tests)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def serving(data: Path, port: int, env: dict[str, str] | None = None) -> Iterato
     base = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, **(env or {})}
     full_env.pop("SOCAI_DATABASE_URL", None)
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
         [sys.executable, "-m", "api.cli", "--data", str(data), "serve", "--port", str(port)],
         cwd=ROOT,
         env=full_env,
