@@ -93,7 +93,16 @@ CREATE TABLE IF NOT EXISTS crls (
     this_update TEXT NOT NULL,
     next_update TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS requests (
+    id          TEXT PRIMARY KEY,
+    subject     TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    der         BLOB NOT NULL
+);
 """
+
+#: Most certificate requests kept waiting for an operator; more are refused.
+MAX_PENDING_REQUESTS = 1000
 
 # CertID hash algorithms a request may use (RFC 6960 §4.1.1 leaves the choice to the client;
 # OpenSSL sends SHA-1 by default: there it identifies, it protects nothing).
@@ -101,8 +110,6 @@ _CERT_ID_HASHES = ("sha1", "sha224", "sha256", "sha384", "sha512")
 
 # RFC 8954 §2.1: a nonce of 0 or more than 128 octets may be rejected as malformed.
 _MAX_NONCE = 128
-
-
 
 
 def ocsp_malformed_response() -> bytes:
@@ -318,6 +325,57 @@ class CertificateAuthority:
                 "SELECT der FROM issued WHERE serial = ?", (_serial_hex(serial),)
             ).fetchone()
         return None if row is None else x509.load_der_x509_certificate(bytes(row[0]))
+
+    # Certificate requests ---------------------------------------------------------------------
+
+    def submit_request(self, data: bytes, now: dt.datetime) -> str:
+        """Queue a PKCS#10 request (DER) for an operator to decide on; return its id.
+
+        Nothing is issued here: issuing is an operator's decision (``socai pki issue``), and
+        the subject of an issued certificate comes from the CA's records, not from the
+        request. The id is the SHA-256 of the DER, so submitting the same request again
+        returns the same id. Raises :class:`MalformedRequest` for bytes that are not a DER
+        CSR or whose self-signature does not verify, and :class:`CertificateError` when
+        :data:`MAX_PENDING_REQUESTS` are already waiting.
+        """
+        try:
+            csr = x509.load_der_x509_csr(data)
+            valid = csr.is_signature_valid
+        except (ValueError, TypeError, CryptographyUnsupportedAlgorithm):
+            raise MalformedRequest("not a DER PKCS#10 certificate request") from None
+        if not valid:
+            raise MalformedRequest("the certificate request's signature does not verify")
+        request_id = hashlib.sha256(data).hexdigest()[:32]
+        with self._lock, self._transaction():
+            if self._db.execute("SELECT 1 FROM requests WHERE id = ?", (request_id,)).fetchone():
+                return request_id
+            (waiting,) = self._db.execute("SELECT count(*) FROM requests").fetchone()
+            if waiting >= MAX_PENDING_REQUESTS:
+                raise CertificateError("too many certificate requests are waiting; try later")
+            self._db.execute(
+                "INSERT INTO requests VALUES (?, ?, ?, ?)",
+                (request_id, csr.subject.rfc4514_string(), _iso(_utc(now, "now")), data),
+            )
+        return request_id
+
+    def pending_requests(self) -> list[tuple[str, str, str]]:
+        """Waiting requests as (id, subject, received_at), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, subject, received_at FROM requests ORDER BY received_at, id"
+            ).fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def take_request(self, request_id: str) -> x509.CertificateSigningRequest:
+        """Remove a waiting request from the queue and return it (for issuing or refusing)."""
+        with self._lock, self._transaction():
+            row = self._db.execute(
+                "SELECT der FROM requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            if row is None:
+                raise CertificateError(f"no waiting certificate request {request_id!r}")
+            self._db.execute("DELETE FROM requests WHERE id = ?", (request_id,))
+        return x509.load_der_x509_csr(bytes(row[0]))
 
     # Revocation ---------------------------------------------------------------------------------
 

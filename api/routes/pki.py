@@ -37,6 +37,22 @@ def _ca_name(name: str) -> str:
     return name
 
 
+@router.post("/csr", status_code=202)
+async def certificate_request(request: Request) -> dict[str, str]:
+    """Queue a PKCS#10 request (DER, ``application/pkcs10``) for the school CA's operator.
+
+    Nothing is issued automatically: the operator reviews the queue and issues
+    with ``socai pki issue``. A malformed or unsigned request gets 400.
+    """
+    services = _services(request)
+    body = await read_body(request, services.request_limit, media_type="application/pkcs10")
+    try:
+        request_id = services.authority("school").submit_request(body, datetime.now(UTC))
+    except MalformedRequest as e:
+        raise BadRequest(str(e)) from e
+    return {"request": request_id, "status": "pending"}
+
+
 @router.get("/roots.pem", response_class=Response)
 def roots(request: Request) -> Response:
     """The trust anchors, PEM."""

@@ -18,8 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.cli import main
-from ledger.application import Settings
 from bench.serve import free_port, serving
+from ledger.application import Settings
 
 OPENSSL = shutil.which("openssl")
 
@@ -232,3 +232,69 @@ def test_bad_timestamp_requests_get_4xx(
     _, base = served
     answer = httpx.post(f"{base}/tsa", content=body, headers={"content-type": ctype}, timeout=10)
     assert answer.status_code == status
+
+
+def _requests(data: Path) -> int:
+    with sqlite3.connect(data / "pki" / "ca" / "school.sqlite") as db:
+        return int(db.execute("SELECT count(*) FROM requests").fetchone()[0])
+
+
+def test_certificate_request_is_queued_never_issued(
+    served: tuple[Path, str], tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    data, base = served
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Vũ Thị Mai")]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(Encoding.DER)
+    )
+    issued_before = _issued(data)
+    answer = httpx.post(
+        f"{base}/pki/csr", content=csr, headers={"content-type": "application/pkcs10"}, timeout=10
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] == "pending"
+    assert _issued(data) == issued_before  # queued for the operator, not issued
+    # The same request again is the same queue entry.
+    again = httpx.post(
+        f"{base}/pki/csr", content=csr, headers={"content-type": "application/pkcs10"}, timeout=10
+    )
+    assert again.json()["request"] == answer.json()["request"]
+
+
+@pytest.mark.parametrize("mutate", ["garbage", "flip-signature", "pem-not-der"])
+def test_malformed_certificate_requests_get_400(served: tuple[Path, str], mutate: str) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    data, base = served
+    key = ec.generate_private_key(ec.SECP256R1())
+    built = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")]))
+        .sign(key, hashes.SHA256())
+    )
+    body = {
+        "garbage": b"\x30\x82\x01\x00not a csr",
+        "flip-signature": built.public_bytes(Encoding.DER)[:-1]
+        + bytes([built.public_bytes(Encoding.DER)[-1] ^ 1]),
+        "pem-not-der": built.public_bytes(Encoding.PEM),
+    }[mutate]
+    before = _requests(data)
+    answer = httpx.post(
+        f"{base}/pki/csr", content=body, headers={"content-type": "application/pkcs10"}, timeout=10
+    )
+    assert answer.status_code == 400, answer.text
+    assert _requests(data) == before
+
+
+def _issued(data: Path) -> int:
+    with sqlite3.connect(data / "pki" / "ca" / "school.sqlite") as db:
+        return int(db.execute("SELECT count(*) FROM issued").fetchone()[0])
