@@ -9,17 +9,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
-from api.trust import load_trust
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from api.trust import (
+    ANCHORS_FILE,
+    INTERMEDIATES_FILE,
+    append_certificates,
+    fingerprint_text,
+    load_trust,
+    read_pem_certificates,
+    trust_dir,
+)
 from ledger.application import Ledger, Settings
 from ledger.audit import audit
-from ledger.domain import student_id
+from ledger.domain import PRINCIPAL, staff_id, student_id
 from ledger.errors import (
     AlreadyExists,
     InvalidInput,
@@ -27,9 +44,17 @@ from ledger.errors import (
     RecordNotFound,
     StorageError,
 )
-from signing.errors import SigningError
-from signing.keys import resolve_passphrase
-from signing.pki import DemoPKI
+from signing import algorithms as sig_algorithms
+from signing.csr import load_csr
+from signing.errors import CertificateError, CertificateNotValid, SigningError
+from signing.keys import (
+    import_pkcs12,
+    load_certificate,
+    load_private_key,
+    resolve_passphrase,
+    save_private_key,
+)
+from signing.pki import DemoPKI, issue_person_certificate, verify_certificate_path
 
 EX_OK, EX_FAILED, EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT, EX_IOERR = (
     0,
@@ -211,6 +236,392 @@ def cmd_pki_revoke(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+# -- certificates from outside: trust anchors, CSRs, PKCS#12 ------------------------------
+
+#: Where ``socai pki import`` keeps identities from outside CAs: DATA/pki/imported/<code>/.
+#: Not DATA/pki/staff/: DemoPKI.authority("school") records every certificate found there as
+#: issued by the school CA and refuses one that is not, which would break CRL/OCSP serving
+#: and revocation for the whole school.
+IMPORTED_DIR = "imported"
+
+_LEAF_YEARS = 3
+
+
+def _require_data_dir(settings: Settings) -> None:
+    if not (settings.data_dir / "socai.json").is_file():
+        raise CLIError(
+            f"{settings.data_dir} is not a Sổ Cái data directory; run 'socai init' first",
+            EX_NOINPUT,
+        )
+
+
+def _certificates_only_pki(settings: Settings) -> DemoPKI:
+    """The demo PKI's certificates, without the key passphrase (no key is decrypted)."""
+    _require_data_dir(settings)
+    return DemoPKI.load(settings.data_dir / "pki", b"")
+
+
+def _load_pki(settings: Settings) -> DemoPKI:
+    _require_data_dir(settings)
+    return DemoPKI.load(
+        settings.data_dir / "pki", resolve_passphrase(settings.data_dir, create=False)
+    )
+
+
+def _read_input(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CLIError(f"{what} {path} does not exist", EX_NOINPUT) from None
+    except OSError as e:
+        raise CLIError(f"cannot read {what} {path}: {e.strerror}", EX_NOINPUT) from None
+
+
+def _describe(cert: x509.Certificate) -> list[str]:
+    return [
+        f"  subject: {cert.subject.rfc4514_string()}",
+        f"  issuer:  {cert.issuer.rfc4514_string()}",
+        f"  valid:   {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}",
+        f"  SHA-256: {fingerprint_text(cert)}",
+    ]
+
+
+def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError as e:
+        raise InvalidInput(f"certificate extensions cannot be parsed: {e}") from None
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.issuer != cert.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(Encoding.DER)
+
+
+def cmd_pki_trust_add(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    pki = _certificates_only_pki(settings)
+    trust = load_trust(settings.data_dir, pki)  # refuses to add to a malformed file
+    data = _read_input(args.file, "certificate file")
+    if b"-----BEGIN" in data:
+        certs = read_pem_certificates(data, args.file)
+    else:
+        try:
+            certs = [x509.load_der_x509_certificate(data)]
+        except ValueError as e:
+            raise InvalidInput(f"{args.file}: not a PEM or DER certificate: {e}") from None
+    if not certs:
+        raise InvalidInput(f"{args.file}: no certificate found")
+    kind = "intermediate" if args.intermediate else "trust anchor"
+    now = datetime.now(UTC)
+    known = {_der(c): "a trust anchor" for c in trust.roots}
+    known.update({_der(c): "an intermediate" for c in trust.intermediates})
+    seen: set[bytes] = set()
+    warnings = []
+    # Every certificate is checked before anything is written: the file is added whole or not.
+    for n, cert in enumerate(certs, start=1):
+        name = f"{args.file}: certificate {n} ({cert.subject.rfc4514_string()})"
+        constraints = _basic_constraints(cert)
+        if constraints is None or not constraints.ca:
+            raise InvalidInput(f"{name} is not a CA certificate (BasicConstraints cA is not true)")
+        if args.intermediate and _self_signed(cert):
+            raise InvalidInput(
+                f"{name} is self-signed: that is a trust anchor, not an intermediate"
+            )
+        if not args.intermediate and not _self_signed(cert):
+            raise InvalidInput(
+                f"{name} is not self-signed: a trust anchor is a root certificate "
+                "(add CA certificates issued by a root with --intermediate)"
+            )
+        fp = _der(cert)
+        if fp in known:
+            raise AlreadyExists(f"{name} is already configured as {known[fp]}")
+        if fp in seen:
+            raise AlreadyExists(f"{name} appears twice in the file")
+        seen.add(fp)
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            warnings.append(
+                f"{name} is not valid now; it verifies only signatures made while it was"
+            )
+    target = trust_dir(settings.data_dir) / (
+        INTERMEDIATES_FILE if args.intermediate else ANCHORS_FILE
+    )
+    append_certificates(target, certs)
+    print(f"Đã thêm {len(certs)} chứng thư ({kind}) vào {target}:")
+    for cert in certs:
+        print("\n".join(_describe(cert)))
+    for warning in warnings:
+        print(f"socai: warning: {warning}", file=sys.stderr)
+    print(
+        "So sánh dấu vân tay SHA-256 với giá trị nhận qua kênh độc lập "
+        "(compare the SHA-256 fingerprints out of band, docs/trust.md §1.1)."
+    )
+    return EX_OK
+
+
+def cmd_pki_trust_list(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    trust = load_trust(settings.data_dir, _certificates_only_pki(settings))
+    for title, certs in (("Trust anchors", trust.roots), ("Intermediates", trust.intermediates)):
+        print(f"{title} ({len(certs)}):")
+        for cert in certs:
+            print("\n".join(_describe(cert)))
+    return EX_OK
+
+
+def _staff_certificate_dirs(pki: DemoPKI, code: str) -> list[Path]:
+    """The directories that may hold staff member ``code``'s certificate."""
+    pki.staff_cert_path(code)  # validates the code (it becomes a directory name)
+    return [pki.directory / "staff" / code, pki.directory / IMPORTED_DIR / code]
+
+
+def _refuse_taken(pki: DemoPKI, code: str) -> None:
+    """Exit 73 if staff code ``code`` already has a certificate (issued or imported)."""
+    for existing in _staff_certificate_dirs(pki, code):
+        if existing.exists():
+            raise CLIError(
+                f"staff code {code} already has a certificate ({existing})", EX_CANTCREAT
+            )
+
+
+def _claim_staff_code(pki: DemoPKI, code: str, directory: Path) -> None:
+    """Create ``directory`` for ``code``; exit 73 if the code already has a certificate."""
+    _refuse_taken(pki, code)
+    try:
+        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700)  # without exist_ok: a concurrent claim fails here
+    except FileExistsError:
+        raise CLIError(f"staff code {code} already has a certificate", EX_CANTCREAT) from None
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads((settings.data_dir / "socai.json").read_text("utf-8"))
+    return config
+
+
+def _staff_entry(settings: Settings, code: str) -> dict[str, Any]:
+    return next((s for s in _config(settings).get("staff", []) if s.get("code") == code), {})
+
+
+def _checked_csr_key(csr: x509.CertificateSigningRequest, source: str) -> PublicKeyTypes:
+    """The CSR's public key, once its self-signature verifies; exit 65 otherwise."""
+    try:
+        signature_ok = csr.is_signature_valid
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        signature_ok = False
+    if not signature_ok:
+        raise CLIError(
+            f"{source}: the CSR signature does not verify (no proof that the requester holds "
+            "the private key); nothing was issued",
+            EX_DATAERR,
+        )
+    try:
+        return sig_algorithms.check_public_key(csr.public_key())
+    except (ValueError, UnsupportedAlgorithm, SigningError) as e:
+        raise CLIError(
+            f"{source}: unusable public key: {e}; nothing was issued", EX_DATAERR
+        ) from None
+
+
+def cmd_pki_issue(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    pki = _load_pki(settings)
+    code = args.staff_code
+    _refuse_taken(pki, code)
+    known = _staff_entry(settings, code)
+    full_name = args.name or known.get("name")
+    title = args.title or known.get("title") or "Giáo viên"
+    if not full_name:
+        raise CLIError(f"--name is required: staff code {code} is not in socai.json", EX_USAGE)
+    school_key = load_private_key(
+        pki.ca_key_path("school"), resolve_passphrase(settings.data_dir, create=False)
+    )
+    # Everything about the request is checked before anything is written.
+    queued: x509.CertificateSigningRequest | None = None
+    if args.csr is not None:
+        source = args.csr
+        try:
+            csr = load_csr(_read_input(args.csr, "CSR file"))
+        except SigningError as e:
+            raise CLIError(f"{args.csr}: {e}; nothing was issued", EX_DATAERR) from None
+    else:
+        source = f"request {args.request}"
+        with pki.authority("school") as authority:
+            try:
+                csr = queued = authority.take_request(args.request)
+            except CertificateError as e:
+                raise CLIError(str(e), EX_NOINPUT) from None
+    try:
+        public_key = _checked_csr_key(csr, source)
+        start = datetime.now(UTC) - timedelta(days=1)
+        # The subject comes from the CA's records (socai.json, --name, --title), never the CSR.
+        cert = issue_person_certificate(
+            public_key,
+            full_name=full_name,
+            title=title,
+            staff_code=code,
+            organisation=pki.school_name,
+            province=pki.province or None,
+            issuer_cert=pki.school,
+            issuer_key=school_key,
+            not_before=start,
+            not_after=_add_years(start, _LEAF_YEARS),
+            crl_url=pki.crl_url("school"),
+            ocsp_url=pki.ocsp_url("school"),
+        )
+        staff_dir = pki.directory / "staff" / code
+        _claim_staff_code(pki, code, staff_dir)
+        try:
+            with pki.authority("school") as authority:
+                authority.record_issued(cert)
+            path = staff_dir / "cert.pem"
+            with path.open("xb") as f:
+                f.write(cert.public_bytes(Encoding.PEM))
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            shutil.rmtree(staff_dir, ignore_errors=True)  # give the staff code back
+            raise
+    except BaseException:
+        if queued is not None:  # not issued: the request goes back to the queue
+            with pki.authority("school") as authority:
+                authority.submit_request(queued.public_bytes(Encoding.DER), datetime.now(UTC))
+        raise
+    print(f"Đã cấp chứng thư cho {code} ({full_name}, {title}): {path}")
+    print(f"  serial:  {cert.serial_number:X}")
+    print(f"  SHA-256: {fingerprint_text(cert)}")
+    print(f"  Đăng ký vào sổ cái: socai staff register {code}")
+    return EX_OK
+
+
+def cmd_pki_requests(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    pki = _load_pki(settings)
+    with pki.authority("school") as authority:
+        pending = authority.pending_requests()
+    if args.json:
+        _print_json([{"request": i, "subject": s, "received_at": r} for i, s, r in pending])
+        return EX_OK
+    print(f"Yêu cầu cấp chứng thư đang chờ: {len(pending)}")
+    for request_id, subject, received_at in pending:
+        print(f"  {request_id}  {received_at}  {subject}")
+    if pending:
+        print("  Cấp: socai pki issue STAFF_CODE --request ID [--name ...] [--title ...]")
+    return EX_OK
+
+
+def cmd_pki_import(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    pki = _load_pki(settings)
+    code = args.staff_code
+    _refuse_taken(pki, code)
+    password: bytes | None = None
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if value is None:
+            raise CLIError(f"environment variable {args.password_env} is not set", EX_USAGE)
+        password = value.encode("utf-8")
+    data = _read_input(args.file, "PKCS#12 file")
+    key, cert, others = import_pkcs12(data, password)
+    trust = load_trust(settings.data_dir, pki)
+    try:
+        # The file's own CA certificates may help build the path; only configured anchors end it.
+        verify_certificate_path(
+            cert, [*trust.intermediates, *others], trust.roots, datetime.now(UTC)
+        )
+    except CertificateNotValid as e:
+        raise CLIError(
+            f"{args.file}: the certificate of {cert.subject.rfc4514_string()} is not trusted "
+            f"({e}); add its root with 'socai pki trust add' after checking its fingerprint. "
+            "Nothing was imported",
+            EX_DATAERR,
+        ) from None
+    passphrase = resolve_passphrase(settings.data_dir, create=False)
+    # The file's CA certificates that the trust configuration lacks, roots left out (a root
+    # becomes an anchor only by an operator's 'trust add' after an out-of-band check).
+    configured = {_der(c) for c in [*trust.roots, *trust.intermediates]}
+    missing = [c for c in others if not _self_signed(c) and _der(c) not in configured]
+    target = pki.directory / IMPORTED_DIR / code
+    _claim_staff_code(pki, code, target)
+    try:
+        save_private_key(target / "key.pem", key, passphrase)
+        with (target / "cert.pem").open("xb") as f:
+            f.write(cert.public_bytes(Encoding.PEM))
+        if missing:
+            with (target / "chain.pem").open("xb") as f:
+                f.write(b"".join(c.public_bytes(Encoding.PEM) for c in missing))
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    print(f"Đã nhập chứng thư và khóa (mã hóa) cho {code}: {target}")
+    print("\n".join(_describe(cert)))
+    if missing:
+        print(
+            f"  CA trung gian chưa có trong cấu hình tin cậy: {target / 'chain.pem'} "
+            f"(socai pki trust add --intermediate {target / 'chain.pem'})"
+        )
+    print(f"  Đăng ký vào sổ cái: socai staff register {code}")
+    return EX_OK
+
+
+def _staff_certificate(pki: DemoPKI, code: str) -> x509.Certificate:
+    for directory in _staff_certificate_dirs(pki, code):
+        if (directory / "cert.pem").is_file():
+            return load_certificate(directory / "cert.pem")
+    raise CLIError(f"no certificate for staff code {code}", EX_NOINPUT)
+
+
+def cmd_staff_register(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    ledger, pki = open_ledger(settings)
+    assert pki is not None
+    try:
+        code = args.staff_code
+        cert = _staff_certificate(pki, code)
+        config = _config(settings)
+        principal_code = next(
+            (s["code"] for s in config["staff"] if s.get("title") == PRINCIPAL), None
+        )
+        if principal_code is None:
+            raise CLIError(f"socai.json names no {PRINCIPAL}", EX_NOINPUT)
+        principal = pki.signer_for(principal_code)
+        staff = staff_id(config["school"]["code"], code)
+        opened = False
+        if not ledger.exists(staff):
+            titles = cert.subject.get_attributes_for_oid(NameOID.TITLE)
+            title = args.title or _staff_entry(settings, code).get("title")
+            if not title and titles and isinstance(titles[0].value, str):
+                title = titles[0].value
+            if not title:
+                raise CLIError(f"--title is required to open the staff file of {code}", EX_USAGE)
+            ledger.open_staff_file(principal, code, title)
+            opened = True
+        ledger.register_certificate(principal, staff, cert)
+    finally:
+        ledger.close()
+    action = "Đã mở hồ sơ và đăng ký" if opened else "Đã đăng ký"
+    print(f"{action} chứng thư của {code} ({fingerprint_text(cert)}), ký bởi {principal_code}.")
+    return EX_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -282,7 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_init)
 
-    s = sub.add_parser("pki", help="the embedded PKI: trust anchors, revocation")
+    s = sub.add_parser(
+        "pki", help="the embedded PKI: trust anchors, issuing from CSRs, PKCS#12, revocation"
+    )
     pki_sub = s.add_subparsers(dest="pki_command", required=True)
     r = pki_sub.add_parser("roots", help="print the trust anchors as PEM")
     r.set_defaults(func=cmd_pki_roots)
@@ -291,6 +704,50 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reason", default="unspecified", help="RFC 5280 reason, e.g. keyCompromise")
     r.add_argument("--at", default=None, help="revocation time, ISO 8601 (default now)")
     r.set_defaults(func=cmd_pki_revoke)
+    r = pki_sub.add_parser(
+        "issue", help="issue a staff certificate from a PKCS#10 CSR (the key stays in its token)"
+    )
+    r.add_argument("staff_code")
+    source = r.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csr", default=None, help="the request, a PEM or DER file")
+    source.add_argument(
+        "--request", default=None, metavar="ID", help="a request queued by POST /pki/csr"
+    )
+    r.add_argument("--name", default=None, help="full name (default: from socai.json)")
+    r.add_argument("--title", default=None, help="title (default: socai.json, else Giáo viên)")
+    r.set_defaults(func=cmd_pki_issue)
+    r = pki_sub.add_parser("requests", help="certificate requests waiting for the operator")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_pki_requests)
+    r = pki_sub.add_parser(
+        "import", help="import a key and certificate from an outside CA (PKCS#12)"
+    )
+    r.add_argument("staff_code")
+    r.add_argument("file", help="the .p12/.pfx file")
+    r.add_argument(
+        "--password-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the PKCS#12 password (never on the command line)",
+    )
+    r.set_defaults(func=cmd_pki_import)
+    r = pki_sub.add_parser("trust", help="trust anchors and intermediates (DATA/trust/)")
+    trust_sub = r.add_subparsers(dest="trust_command", required=True)
+    t = trust_sub.add_parser("add", help="add root certificates (or --intermediate CAs)")
+    t.add_argument("file", help="PEM (one or more certificates) or DER")
+    t.add_argument("--intermediate", action="store_true", help="CA certificates, not anchors")
+    t.set_defaults(func=cmd_pki_trust_add)
+    t = trust_sub.add_parser("list", help="subjects and SHA-256 fingerprints of the trust")
+    t.set_defaults(func=cmd_pki_trust_list)
+
+    s = sub.add_parser("staff", help="staff files in the ledger")
+    staff_sub = s.add_subparsers(dest="staff_command", required=True)
+    r = staff_sub.add_parser(
+        "register", help="register a staff certificate, signed by the principal"
+    )
+    r.add_argument("staff_code")
+    r.add_argument("--title", default=None, help="title, when the staff file must be opened")
+    r.set_defaults(func=cmd_staff_register)
 
     s = sub.add_parser("serve", help="serve the HTTP API, CRLs, OCSP and the TSA")
     s.add_argument("--host", default="127.0.0.1")

@@ -343,7 +343,7 @@ def test_database_file_is_private_and_in_wal_mode(h: Hierarchy) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA user_version").fetchone()[0] == 1
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"issued", "revocations", "crls"}
+    assert tables == {"issued", "revocations", "crls", "requests"}
     assert db.execute("SELECT * FROM revocations").fetchall() == [
         (format(h.bad.serial_number, "x"), NOW.isoformat(), "keyCompromise")
     ]
