@@ -43,6 +43,7 @@ from ledger.errors import (
     StorageError,
     UnknownSigner,
 )
+from ledger.log import TransparencyLog
 from ledger.store import (
     CapturingSigner,
     CertificateRegistry,
@@ -183,6 +184,11 @@ class Ledger(Application[UUID]):
 
     def construct_event_store(self) -> SignedEventStore:  # type: ignore[override]
         return SignedEventStore(self.mapper, self.recorder, self.registry)  # type: ignore[arg-type]
+
+    @property
+    def log(self) -> TransparencyLog:
+        """The global transparency log over this ledger's events (see :mod:`ledger.log`)."""
+        return TransparencyLog(self.recorder)
 
     # -- helpers -----------------------------------------------------------
 

@@ -8,7 +8,7 @@ when the store opens.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
@@ -19,8 +19,22 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg.sql import SQL, Identifier
 
 from ledger.errors import StorageError
+from ledger.log import LeafRow
 from ledger.store import CertificateRow, RevocationRow
 
+_LOG_DDL = [
+    "CREATE TABLE IF NOT EXISTS {schema}.socai_log_state ("
+    "id int PRIMARY KEY CHECK (id = 0), size bigint NOT NULL, "
+    "last_notification_id bigint NOT NULL)",
+    "INSERT INTO {schema}.socai_log_state VALUES (0, 0, 0) ON CONFLICT DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS {schema}.socai_log_leaves ("
+    "idx bigint PRIMARY KEY, notification_id bigint NOT NULL UNIQUE, "
+    "record_id uuid NOT NULL, version bigint NOT NULL, hash bytea NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS socai_log_leaves_record "
+    "ON {schema}.socai_log_leaves (record_id, version)",
+    "CREATE TABLE IF NOT EXISTS {schema}.socai_log_nodes ("
+    "level int NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, idx))",
+]
 _DURABLE_COMMIT = {"on", "remote_write", "remote_apply", "local"}
 #: Advisory lock key serialising schema setup ("socai" in ASCII).
 _SCHEMA_LOCK = 0x736F636169
@@ -77,6 +91,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                             "version bigint NOT NULL, pem text NOT NULL)"
                         ).format(schema=Identifier(self.datastore.schema))
                     )
+                    for ddl in _LOG_DDL:
+                        curs.execute(SQL(ddl).format(schema=Identifier(self.datastore.schema)))
                     curs.execute(
                         SQL(
                             "CREATE TABLE IF NOT EXISTS {schema}.socai_revocations ("
@@ -162,6 +178,84 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             return [_cert_row(r) for r in curs.fetchall()]
 
+    # -- transparency log storage (ledger.log.LogStorage) -------------------------------
+
+    def _sql(self, text: str) -> Any:
+        return SQL(text).format(schema=Identifier(self.datastore.schema))
+
+    def log_position(self) -> tuple[int, int]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._sql("SELECT size, last_notification_id FROM {schema}.socai_log_state")
+            )
+            row = curs.fetchone()
+        assert row is not None
+        return int(row["size"]), int(row["last_notification_id"])
+
+    def log_append(
+        self,
+        old: tuple[int, int],
+        new_position: tuple[int, int],
+        leaves: Sequence[LeafRow],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> bool:
+        with self.datastore.get_connection() as conn, conn.transaction():
+            curs = conn.execute(
+                self._sql(
+                    "UPDATE {schema}.socai_log_state SET size = %s, last_notification_id = %s "
+                    "WHERE id = 0 AND size = %s AND last_notification_id = %s"
+                ),
+                (*new_position, *old),
+            )
+            if curs.rowcount != 1:
+                return False
+            with conn.cursor() as c:
+                c.executemany(
+                    self._sql("INSERT INTO {schema}.socai_log_leaves VALUES (%s,%s,%s,%s,%s)"),
+                    [(x.index, x.notification_id, x.record_id, x.version, x.hash) for x in leaves],
+                )
+                c.executemany(
+                    self._sql("INSERT INTO {schema}.socai_log_nodes VALUES (%s,%s,%s)"), nodes
+                )
+        return True
+
+    def log_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._sql(
+                    "SELECT n.level, n.idx, n.hash FROM {schema}.socai_log_nodes n "
+                    "JOIN unnest(%s::int[], %s::bigint[]) AS k(level, idx) "
+                    "ON n.level = k.level AND n.idx = k.idx"
+                ),
+                ([k[0] for k in wanted], [k[1] for k in wanted]),
+            )
+            return {(r["level"], r["idx"]): bytes(r["hash"]) for r in curs.fetchall()}
+
+    def log_leaves(self, start: int, stop: int) -> list[LeafRow]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._sql(
+                    "SELECT * FROM {schema}.socai_log_leaves WHERE idx >= %s AND idx < %s "
+                    "ORDER BY idx"
+                ),
+                (start, stop),
+            )
+            return [_leaf_row(r) for r in curs.fetchall()]
+
+    def log_leaf_of(self, record_id: UUID, version: int) -> LeafRow | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._sql(
+                    "SELECT * FROM {schema}.socai_log_leaves WHERE record_id = %s AND version = %s"
+                ),
+                (record_id, version),
+            )
+            row = curs.fetchone()
+        return None if row is None else _leaf_row(row)
+
     def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]:
         """Every stored event ordered by (record, version), streamed in pages."""
         table = SQL("{}.{}").format(
@@ -202,6 +296,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if len(rows) < page:
                 return
             after = (rows[-1]["originator_id"], rows[-1]["originator_version"])
+
+
+def _leaf_row(row: Any) -> LeafRow:
+    return LeafRow(
+        int(row["idx"]),
+        int(row["notification_id"]),
+        row["record_id"],
+        int(row["version"]),
+        bytes(row["hash"]),
+    )
 
 
 def _revocation_row(row: Any) -> RevocationRow:

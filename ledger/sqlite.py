@@ -8,7 +8,7 @@ setting) and is checked when opened; a weaker connection is refused.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from eventsourcing.sqlite import (
 )
 
 from ledger.errors import StorageError
+from ledger.log import LeafRow
 from ledger.store import CertificateRow, RevocationRow
 
 _REVOCATION_DDL = (
@@ -30,6 +31,19 @@ _REVOCATION_DDL = (
     "fingerprint BLOB PRIMARY KEY, revoked_at TEXT NOT NULL, reason TEXT NOT NULL, "
     "owner TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID"
 )
+_LOG_DDL = [
+    "CREATE TABLE IF NOT EXISTS socai_log_state ("
+    "id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, "
+    "last_notification_id INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO socai_log_state VALUES (0, 0, 0)",
+    "CREATE TABLE IF NOT EXISTS socai_log_leaves ("
+    "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL UNIQUE, "
+    "record_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS socai_log_leaves_record ON socai_log_leaves (record_id, version)",
+    "CREATE TABLE IF NOT EXISTS socai_log_nodes ("
+    "level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, "
+    "PRIMARY KEY (level, idx)) WITHOUT ROWID",
+]
 _CERT_DDL = (
     "CREATE TABLE IF NOT EXISTS socai_certificates ("
     "fingerprint BLOB PRIMARY KEY, owner TEXT NOT NULL, "
@@ -64,7 +78,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """Application recorder that also writes the certificate registry in the same transaction."""
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), _CERT_DDL, _REVOCATION_DDL]
+        return [
+            *super().construct_create_table_statements(),
+            _CERT_DDL,
+            _REVOCATION_DDL,
+            *_LOG_DDL,
+        ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -109,6 +128,67 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute("SELECT * FROM socai_certificates ORDER BY owner, version")
             return [_cert_row(r) for r in c.fetchall()]
 
+    # -- transparency log storage (ledger.log.LogStorage) -------------------------------
+
+    def log_position(self) -> tuple[int, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT size, last_notification_id FROM socai_log_state WHERE id = 0")
+            row = c.fetchone()
+        return int(row[0]), int(row[1])
+
+    def log_append(
+        self,
+        old: tuple[int, int],
+        new_position: tuple[int, int],
+        leaves: Sequence[LeafRow],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> bool:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "UPDATE socai_log_state SET size = ?, last_notification_id = ? "
+                "WHERE id = 0 AND size = ? AND last_notification_id = ?",
+                (*new_position, *old),
+            )
+            if c.sqlite_cursor.rowcount != 1:
+                return False  # rolled back on leaving the block: nothing written
+            c.executemany(
+                "INSERT INTO socai_log_leaves VALUES (?,?,?,?,?)",
+                [(x.index, x.notification_id, x.record_id.hex, x.version, x.hash) for x in leaves],
+            )
+            c.executemany("INSERT INTO socai_log_nodes VALUES (?,?,?)", nodes)
+        return True
+
+    def log_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = list(keys)
+        out: dict[tuple[int, int], bytes] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(wanted), 400):
+                chunk = wanted[i : i + 400]
+                c.execute(
+                    "SELECT level, idx, hash FROM socai_log_nodes WHERE (level, idx) IN "  # noqa: S608
+                    f"(VALUES {','.join('(?,?)' for _ in chunk)})",
+                    [v for key in chunk for v in key],
+                )
+                out.update({(r[0], r[1]): bytes(r[2]) for r in c.fetchall()})
+        return out
+
+    def log_leaves(self, start: int, stop: int) -> list[LeafRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT * FROM socai_log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, stop),
+            )
+            return [_leaf_row(r) for r in c.fetchall()]
+
+    def log_leaf_of(self, record_id: UUID, version: int) -> LeafRow | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT * FROM socai_log_leaves WHERE record_id = ? AND version = ?",
+                (record_id.hex, version),
+            )
+            row = c.fetchone()
+        return None if row is None else _leaf_row(row)
+
     def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]:
         """Every stored event ordered by (record, version), streamed in pages."""
         after: tuple[str, int] = ("", 0)
@@ -138,6 +218,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             if len(rows) < page:
                 return
             after = (rows[-1]["originator_id"], rows[-1]["originator_version"])
+
+
+def _leaf_row(row: Any) -> LeafRow:
+    return LeafRow(
+        int(row["idx"]),
+        int(row["notification_id"]),
+        UUID(row["record_id"]),
+        int(row["version"]),
+        bytes(row["hash"]),
+    )
 
 
 def _revocation_row(row: Any) -> RevocationRow:
