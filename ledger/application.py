@@ -186,7 +186,7 @@ class Ledger(Application[UUID]):
         return SignedEventStore(self.mapper, self.recorder, self.registry)  # type: ignore[arg-type]
 
     @property
-    def log(self) -> TransparencyLog:
+    def transparency_log(self) -> TransparencyLog:
         """The global transparency log over this ledger's events (see :mod:`ledger.log`)."""
         return TransparencyLog(self.recorder)
 

@@ -32,7 +32,7 @@ def add_scores(s: School, n: int) -> list[object]:
 
 def test_every_event_is_a_leaf_and_proofs_verify(school: School) -> None:
     ids = add_scores(school, 20)
-    log = school.ledger.log
+    log = school.ledger.transparency_log
     size = log.catch_up(batch=7)
     hashes = reference_hashes(school.ledger)
     assert size == len(hashes) == school.ledger.recorder.max_notification_id()
@@ -65,7 +65,7 @@ def test_followers_racing_never_skip_or_duplicate(school: School) -> None:
     def follow(ledger: Ledger) -> None:
         try:
             start.wait()
-            ledger.log.catch_up(batch=5)
+            ledger.transparency_log.catch_up(batch=5)
         except BaseException as e:
             errors.append(e)
 
@@ -78,15 +78,15 @@ def test_followers_racing_never_skip_or_duplicate(school: School) -> None:
         lg.close()
     assert errors == []
     hashes = reference_hashes(school.ledger)
-    assert school.ledger.log.size == len(hashes)
-    assert school.ledger.log.root() == merkle.root_from_hashes(hashes)
+    assert school.ledger.transparency_log.size == len(hashes)
+    assert school.ledger.transparency_log.root() == merkle.root_from_hashes(hashes)
     leaves = school.ledger.recorder.log_leaves(0, len(hashes))  # type: ignore[attr-defined]
     assert [x.index for x in leaves] == list(range(len(hashes)))
 
 
 def test_log_grows_consistently(school: School) -> None:
     add_scores(school, 3)
-    log = school.ledger.log
+    log = school.ledger.transparency_log
     old_size = log.catch_up()
     old_root = log.root()
     add_scores_more = [
