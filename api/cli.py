@@ -638,10 +638,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.ledger import run_ledger_bench
+    from bench.log import run_log_bench
     from bench.trust import run_trust_bench
 
     runners = {
         "ledger": lambda: run_ledger_bench(quick=args.quick),
+        "log": lambda: run_log_bench(quick=args.quick),
         "trust": lambda: run_trust_bench(quick=args.quick),
     }
     suites = args.suite or list(runners)

@@ -13,9 +13,9 @@ Leaf data (DESIGN.md §4: not guessable from low-entropy fields, covers the sign
 The stored envelope holds the payload, the signature and the chain link, so the leaf
 commits to all of them. Leaf hash = SHA-256(0x00 || leaf data) (RFC 9162 §2.1.1).
 
-Storage: the leaf hashes and every *perfect* subtree hash, ``node(level, index)`` covering
-leaves ``[index·2^level, (index+1)·2^level)``. Appending a leaf writes it and the perfect
-nodes it completes (two rows per leaf on average). Any subtree hash the RFC 9162 proof
+Storage: the leaf hashes (level 0) and every *perfect* subtree hash of level ≥ 1,
+``node(level, index)`` covering leaves ``[index·2^level, (index+1)·2^level)``. Appending a
+leaf writes it and the perfect nodes it completes (one node row per leaf on average). Any subtree hash the RFC 9162 proof
 algorithms need is a fold of at most O(log n) perfect nodes, so a proof or a root for any
 size is one batched read of O(log n) rows, never a scan of the leaves.
 """
@@ -179,7 +179,7 @@ class TransparencyLog:
                 return size + len(leaves)
 
     def _new_nodes(self, size: int, hashes: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
-        """Level-0 rows for the new leaves and every perfect node they complete."""
+        """Every perfect node of level ≥ 1 that the new leaves complete."""
         # The frontier: the perfect nodes at the right edge of the current tree, one per set
         # bit of ``size``; new leaves combine with them as a binary counter carries.
         frontier_keys = []
@@ -192,8 +192,8 @@ class TransparencyLog:
         stack = [(level, idx, stored[(level, idx)]) for level, idx in frontier_keys]
         out: list[tuple[int, int, bytes]] = []
         for i, h in enumerate(hashes):
+            # Level 0 is the leaves table itself; only levels ≥ 1 are node rows.
             idx = size + i
-            out.append((0, idx, h))
             level, node = 0, h
             while stack and stack[-1][0] == level:
                 _, left_idx, left = stack.pop()

@@ -28,7 +28,7 @@ _LOG_DDL = [
     "last_notification_id bigint NOT NULL)",
     "INSERT INTO {schema}.socai_log_state VALUES (0, 0, 0) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS {schema}.socai_log_leaves ("
-    "idx bigint PRIMARY KEY, notification_id bigint NOT NULL UNIQUE, "
+    "idx bigint PRIMARY KEY, notification_id bigint NOT NULL, "
     "record_id uuid NOT NULL, version bigint NOT NULL, hash bytea NOT NULL)",
     "CREATE INDEX IF NOT EXISTS socai_log_leaves_record "
     "ON {schema}.socai_log_leaves (record_id, version)",
@@ -228,9 +228,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 self._sql(
                     "SELECT n.level, n.idx, n.hash FROM {schema}.socai_log_nodes n "
                     "JOIN unnest(%s::int[], %s::bigint[]) AS k(level, idx) "
-                    "ON n.level = k.level AND n.idx = k.idx"
+                    "ON n.level = k.level AND n.idx = k.idx "
+                    "UNION ALL SELECT 0, l.idx, l.hash FROM {schema}.socai_log_leaves l "
+                    "JOIN unnest(%s::int[], %s::bigint[]) AS k(level, idx) "
+                    "ON k.level = 0 AND l.idx = k.idx"
                 ),
-                ([k[0] for k in wanted], [k[1] for k in wanted]),
+                ([k[0] for k in wanted], [k[1] for k in wanted]) * 2,
             )
             return {(r["level"], r["idx"]): bytes(r["hash"]) for r in curs.fetchall()}
 

@@ -37,7 +37,7 @@ _LOG_DDL = [
     "last_notification_id INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO socai_log_state VALUES (0, 0, 0)",
     "CREATE TABLE IF NOT EXISTS socai_log_leaves ("
-    "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL UNIQUE, "
+    "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, "
     "record_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS socai_log_leaves_record ON socai_log_leaves (record_id, version)",
     "CREATE TABLE IF NOT EXISTS socai_log_nodes ("
@@ -161,15 +161,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def log_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         wanted = list(keys)
         out: dict[tuple[int, int], bytes] = {}
+        # Point lookups on the primary key inside one read transaction: SQLite
+        # does not use the index for a row-value IN over a VALUES list.
         with self.datastore.transaction(commit=False) as c:
-            for i in range(0, len(wanted), 400):
-                chunk = wanted[i : i + 400]
-                c.execute(
-                    "SELECT level, idx, hash FROM socai_log_nodes WHERE (level, idx) IN "  # noqa: S608
-                    f"(VALUES {','.join('(?,?)' for _ in chunk)})",
-                    [v for key in chunk for v in key],
-                )
-                out.update({(r[0], r[1]): bytes(r[2]) for r in c.fetchall()})
+            for level, idx in wanted:
+                if level == 0:
+                    c.execute("SELECT hash FROM socai_log_leaves WHERE idx = ?", (idx,))
+                else:
+                    c.execute(
+                        "SELECT hash FROM socai_log_nodes WHERE level = ? AND idx = ?",
+                        (level, idx),
+                    )
+                row = c.fetchone()
+                if row is not None:
+                    out[(level, idx)] = bytes(row[0])
         return out
 
     def log_leaves(self, start: int, stop: int) -> list[LeafRow]:
