@@ -15,9 +15,10 @@ commits to all of them. Leaf hash = SHA-256(0x00 || leaf data) (RFC 9162 §2.1.1
 
 Storage: the leaf hashes (level 0) and every *perfect* subtree hash of level ≥ 1,
 ``node(level, index)`` covering leaves ``[index·2^level, (index+1)·2^level)``. Appending a
-leaf writes it and the perfect nodes it completes (one node row per leaf on average). Any subtree hash the RFC 9162 proof
-algorithms need is a fold of at most O(log n) perfect nodes, so a proof or a root for any
-size is one batched read of O(log n) rows, never a scan of the leaves.
+leaf writes it and the perfect nodes it completes (one node row per leaf on average). Any
+subtree hash the RFC 9162 proof algorithms need is a fold of at most O(log n) perfect nodes,
+so a proof or a root for any size is one batched read of O(log n) rows, never a scan of the
+leaves.
 """
 
 from __future__ import annotations
