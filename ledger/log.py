@@ -1,9 +1,13 @@
 """The global transparency log: every event a leaf of one RFC 9162 Merkle tree.
 
-Leaves are appended in notification order by a follower (:meth:`TransparencyLog.catch_up`)
-that reads the event store's notifications after the last one it logged, so it can neither
-skip nor reorder: its position and the new leaves and nodes are written in one transaction,
-conditional on the position it started from (a second follower racing it retries).
+Leaves are appended in notification order, in the same transaction as the events they log:
+the storage adapters do it while inserting events (``_append_log`` in :mod:`ledger.sqlite` and
+:mod:`ledger.postgres`), when every earlier notification is already logged. Anything not
+logged that way (a database from before the log, an insert that found a gap) is appended by
+the follower :meth:`TransparencyLog.catch_up`, which reads notifications after the last one
+logged, so it can neither skip nor reorder: its position and the new leaves and nodes are
+written in one transaction, conditional on the position it started from (a racing follower
+retries).
 
 Leaf data (DESIGN.md §4: not guessable from low-entropy fields, covers the signature)::
 
@@ -72,13 +76,13 @@ def _split(n: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class LeafRow:
-    """One logged event."""
+    """One logged event; ``record_id`` and ``version`` are None when its event row is gone."""
 
     index: int
     notification_id: int
-    record_id: UUID
-    version: int
     hash: bytes
+    record_id: UUID | None = None
+    version: int | None = None
 
 
 class LogStorage(Protocol):
@@ -94,8 +98,9 @@ class LogStorage(Protocol):
         new_position: tuple[int, int],
         leaves: Sequence[LeafRow],
         nodes: Sequence[tuple[int, int, bytes]],
+        frontier: Sequence[bytes],
     ) -> bool:
-        """Write leaves and nodes and move the position, iff the position is still ``old``."""
+        """Write leaves, nodes and the new frontier and move the position, iff it is ``old``."""
         ...
 
     def log_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
@@ -143,6 +148,49 @@ def _consistency_ranges(m: int, n: int, b: bool, offset: int = 0) -> list[tuple[
     return [*_consistency_ranges(m - k, n - k, False, offset + k), (offset, offset + k)]
 
 
+def frontier_keys(size: int) -> list[tuple[int, int]]:
+    """The perfect nodes at the right edge of a tree of ``size``, left to right.
+
+    One per set bit of ``size``: new leaves combine with them as a binary counter carries.
+    """
+    keys = []
+    offset = 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            keys.append((level, offset >> level))
+            offset += 1 << level
+    return keys
+
+
+def unpack_frontier(packed: bytes) -> list[bytes]:
+    """The frontier hashes stored with the log's position (32 bytes each, left to right)."""
+    return [bytes(packed[i : i + 32]) for i in range(0, len(packed), 32)]
+
+
+def extend(
+    size: int, frontier: Sequence[bytes], hashes: Sequence[bytes]
+) -> tuple[list[tuple[int, int, bytes]], list[bytes]]:
+    """Nodes of level ≥ 1 completed by appending leaf ``hashes`` to a tree of ``size``.
+
+    ``frontier`` holds the hashes of :func:`frontier_keys` (``size``), in that order. Level 0
+    is the leaves themselves (stored with the leaves, not as node rows). Returns the new
+    nodes and the frontier of the grown tree.
+    """
+    stack = [(level, idx, h) for (level, idx), h in zip(frontier_keys(size), frontier, strict=True)]
+    out: list[tuple[int, int, bytes]] = []
+    for i, h in enumerate(hashes):
+        idx = size + i
+        level, node = 0, h
+        while stack and stack[-1][0] == level:
+            _, left_idx, left = stack.pop()
+            node = _node(left, node)
+            level += 1
+            idx = left_idx >> 1
+            out.append((level, idx, node))
+        stack.append((level, idx, node))
+    return out, [h for _, _, h in stack]
+
+
 class TransparencyLog:
     """The log over one ledger's event store."""
 
@@ -163,15 +211,13 @@ class TransparencyLog:
                 LeafRow(
                     size + i,
                     n.id,
-                    n.originator_id,
-                    n.originator_version,
                     leaf_hash_of(n.originator_id, n.originator_version, n.state),
                 )
                 for i, n in enumerate(notes)
             ]
-            nodes = self._new_nodes(size, [leaf.hash for leaf in leaves])
+            nodes, frontier = self._new_nodes(size, [leaf.hash for leaf in leaves])
             moved = self.storage.log_append(
-                (size, last), (size + len(leaves), notes[-1].id), leaves, nodes
+                (size, last), (size + len(leaves), notes[-1].id), leaves, nodes, frontier
             )
             if not moved:
                 continue  # another follower logged them first: read the position again
@@ -179,31 +225,13 @@ class TransparencyLog:
             if max_rounds is not None and rounds >= max_rounds:
                 return size + len(leaves)
 
-    def _new_nodes(self, size: int, hashes: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
-        """Every perfect node of level ≥ 1 that the new leaves complete."""
-        # The frontier: the perfect nodes at the right edge of the current tree, one per set
-        # bit of ``size``; new leaves combine with them as a binary counter carries.
-        frontier_keys = []
-        offset = 0
-        for level in reversed(range(size.bit_length())):
-            if size >> level & 1:
-                frontier_keys.append((level, offset >> level))
-                offset += 1 << level
-        stored = self.storage.log_nodes(frontier_keys) if frontier_keys else {}
-        stack = [(level, idx, stored[(level, idx)]) for level, idx in frontier_keys]
-        out: list[tuple[int, int, bytes]] = []
-        for i, h in enumerate(hashes):
-            # Level 0 is the leaves table itself; only levels ≥ 1 are node rows.
-            idx = size + i
-            level, node = 0, h
-            while stack and stack[-1][0] == level:
-                _, left_idx, left = stack.pop()
-                node = _node(left, node)
-                level += 1
-                idx = left_idx >> 1
-                out.append((level, idx, node))
-            stack.append((level, idx, node))
-        return out
+    def _new_nodes(
+        self, size: int, hashes: Sequence[bytes]
+    ) -> tuple[list[tuple[int, int, bytes]], list[bytes]]:
+        """Every perfect node of level ≥ 1 that the new leaves complete, and the new frontier."""
+        keys = frontier_keys(size)
+        stored = self.storage.log_nodes(keys) if keys else {}
+        return extend(size, [stored[k] for k in keys], hashes)
 
     # -- reading -----------------------------------------------------------
 

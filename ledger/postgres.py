@@ -19,19 +19,18 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg.sql import SQL, Identifier
 
 from ledger.errors import StorageError
-from ledger.log import LeafRow
+from ledger.log import LeafRow, extend, leaf_hash_of, unpack_frontier
 from ledger.store import CertificateRow, RevocationRow
 
 _LOG_DDL = [
     "CREATE TABLE IF NOT EXISTS {schema}.socai_log_state ("
     "id int PRIMARY KEY CHECK (id = 0), size bigint NOT NULL, "
-    "last_notification_id bigint NOT NULL)",
-    "INSERT INTO {schema}.socai_log_state VALUES (0, 0, 0) ON CONFLICT DO NOTHING",
+    "last_notification_id bigint NOT NULL, frontier bytea NOT NULL)",
+    "INSERT INTO {schema}.socai_log_state VALUES (0, 0, 0, ''::bytea) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS {schema}.socai_log_leaves ("
-    "idx bigint PRIMARY KEY, notification_id bigint NOT NULL, "
-    "record_id uuid NOT NULL, version bigint NOT NULL, hash bytea NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS socai_log_leaves_record "
-    "ON {schema}.socai_log_leaves (record_id, version)",
+    "idx bigint PRIMARY KEY, notification_id bigint NOT NULL, hash bytea NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS socai_log_leaves_notification "
+    "ON {schema}.socai_log_leaves (notification_id)",
     "CREATE TABLE IF NOT EXISTS {schema}.socai_log_nodes ("
     "level int NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, idx))",
 ]
@@ -180,6 +179,64 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     # -- transparency log storage (ledger.log.LogStorage) -------------------------------
 
+    #: Log the events of every insert in its own transaction (benchmarks turn it off to
+    #: measure what the log costs).
+    log_in_transaction = True
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids and self.log_in_transaction:
+            self._append_log(curs, stored_events, ids)
+        return ids
+
+    def _append_log(
+        self, curs: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]
+    ) -> None:
+        """Log the events just inserted, in this transaction, if nothing before them is unlogged.
+
+        Runs under the events table's EXCLUSIVE lock that eventsourcing takes for every
+        insert, so inserts (and with them the log) are serialised in notification order.
+        """
+        curs.execute(
+            self._sql(
+                "SELECT size, last_notification_id, frontier FROM {schema}.socai_log_state "
+                "WHERE id = 0"
+            )
+        )
+        state = curs.fetchone()
+        curs.execute(
+            SQL("SELECT max(notification_id) AS m FROM {}.{} WHERE notification_id < %s").format(
+                Identifier(self.datastore.schema), Identifier(self.events_table_name)
+            ),
+            (ids[0],),
+        )
+        before = curs.fetchone()
+        if state["last_notification_id"] != (before["m"] or 0):
+            return  # unlogged events precede these: the follower logs them all in order
+        size = int(state["size"])
+        leaves = [
+            (size + i, n, leaf_hash_of(s.originator_id, s.originator_version, s.state))
+            for i, (s, n) in enumerate(zip(stored_events, ids, strict=True))
+        ]
+        frontier = unpack_frontier(bytes(state["frontier"]))
+        nodes, after = extend(size, frontier, [x[2] for x in leaves])
+        curs.executemany(
+            self._sql("INSERT INTO {schema}.socai_log_leaves VALUES (%s,%s,%s)"), leaves
+        )
+        if nodes:
+            curs.executemany(
+                self._sql("INSERT INTO {schema}.socai_log_nodes VALUES (%s,%s,%s)"), nodes
+            )
+        curs.execute(
+            self._sql(
+                "UPDATE {schema}.socai_log_state SET size = %s, last_notification_id = %s, "
+                "frontier = %s WHERE id = 0"
+            ),
+            (size + len(leaves), ids[-1], b"".join(after)),
+        )
+
     def _sql(self, text: str) -> Any:
         return SQL(text).format(schema=Identifier(self.datastore.schema))
 
@@ -198,21 +255,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         new_position: tuple[int, int],
         leaves: Sequence[LeafRow],
         nodes: Sequence[tuple[int, int, bytes]],
+        frontier: Sequence[bytes],
     ) -> bool:
         with self.datastore.get_connection() as conn, conn.transaction():
             curs = conn.execute(
                 self._sql(
-                    "UPDATE {schema}.socai_log_state SET size = %s, last_notification_id = %s "
-                    "WHERE id = 0 AND size = %s AND last_notification_id = %s"
+                    "UPDATE {schema}.socai_log_state SET size = %s, last_notification_id = %s, "
+                    "frontier = %s WHERE id = 0 AND size = %s AND last_notification_id = %s"
                 ),
-                (*new_position, *old),
+                (*new_position, b"".join(frontier), *old),
             )
             if curs.rowcount != 1:
                 return False
             with conn.cursor() as c:
                 c.executemany(
-                    self._sql("INSERT INTO {schema}.socai_log_leaves VALUES (%s,%s,%s,%s,%s)"),
-                    [(x.index, x.notification_id, x.record_id, x.version, x.hash) for x in leaves],
+                    self._sql("INSERT INTO {schema}.socai_log_leaves VALUES (%s,%s,%s)"),
+                    [(x.index, x.notification_id, x.hash) for x in leaves],
                 )
                 c.executemany(
                     self._sql("INSERT INTO {schema}.socai_log_nodes VALUES (%s,%s,%s)"), nodes
@@ -237,23 +295,26 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             return {(r["level"], r["idx"]): bytes(r["hash"]) for r in curs.fetchall()}
 
+    def _leaf_query(self, where: str) -> Any:
+        return SQL(
+            "SELECT l.idx, l.notification_id, l.hash, e.originator_id, e.originator_version "
+            "FROM {schema}.socai_log_leaves l LEFT JOIN {schema}.{events} e "
+            "ON e.notification_id = l.notification_id WHERE " + where
+        ).format(
+            schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)
+        )
+
     def log_leaves(self, start: int, stop: int) -> list[LeafRow]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                self._sql(
-                    "SELECT * FROM {schema}.socai_log_leaves WHERE idx >= %s AND idx < %s "
-                    "ORDER BY idx"
-                ),
-                (start, stop),
+                self._leaf_query("l.idx >= %s AND l.idx < %s ORDER BY l.idx"), (start, stop)
             )
             return [_leaf_row(r) for r in curs.fetchall()]
 
     def log_leaf_of(self, record_id: UUID, version: int) -> LeafRow | None:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                self._sql(
-                    "SELECT * FROM {schema}.socai_log_leaves WHERE record_id = %s AND version = %s"
-                ),
+                self._leaf_query("e.originator_id = %s AND e.originator_version = %s"),
                 (record_id, version),
             )
             row = curs.fetchone()
@@ -302,12 +363,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
 
 def _leaf_row(row: Any) -> LeafRow:
+    version = row["originator_version"]
     return LeafRow(
         int(row["idx"]),
         int(row["notification_id"]),
-        row["record_id"],
-        int(row["version"]),
         bytes(row["hash"]),
+        row["originator_id"],
+        None if version is None else int(version),
     )
 
 

@@ -23,7 +23,7 @@ from eventsourcing.sqlite import (
 )
 
 from ledger.errors import StorageError
-from ledger.log import LeafRow
+from ledger.log import LeafRow, extend, leaf_hash_of, unpack_frontier
 from ledger.store import CertificateRow, RevocationRow
 
 _REVOCATION_DDL = (
@@ -34,12 +34,13 @@ _REVOCATION_DDL = (
 _LOG_DDL = [
     "CREATE TABLE IF NOT EXISTS socai_log_state ("
     "id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, "
-    "last_notification_id INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO socai_log_state VALUES (0, 0, 0)",
+    "last_notification_id INTEGER NOT NULL, frontier BLOB NOT NULL)",
+    "INSERT OR IGNORE INTO socai_log_state VALUES (0, 0, 0, x'')",
+    # Both keys grow with every append, so their B-trees are appended at the right edge.
     "CREATE TABLE IF NOT EXISTS socai_log_leaves ("
-    "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, "
-    "record_id TEXT NOT NULL, version INTEGER NOT NULL, hash BLOB NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS socai_log_leaves_record ON socai_log_leaves (record_id, version)",
+    "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, hash BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS socai_log_leaves_notification "
+    "ON socai_log_leaves (notification_id)",
     "CREATE TABLE IF NOT EXISTS socai_log_nodes ("
     "level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, "
     "PRIMARY KEY (level, idx)) WITHOUT ROWID",
@@ -89,6 +90,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            self._append_log(c, stored_events, ids)
         certs: Sequence[CertificateRow] = kwargs.get("certificates") or ()
         if certs:
             c.executemany(
@@ -130,6 +133,38 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     # -- transparency log storage (ledger.log.LogStorage) -------------------------------
 
+    #: Log the events of every insert in its own transaction (benchmarks turn it off to
+    #: measure what the log costs).
+    log_in_transaction = True
+
+    def _append_log(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], ids: Sequence[int]
+    ) -> None:
+        """Log the events just inserted, in this transaction, if nothing before them is unlogged."""
+        if not self.log_in_transaction:
+            return
+        c.execute("SELECT size, last_notification_id, frontier FROM socai_log_state WHERE id = 0")
+        size, last, packed = c.fetchone()
+        c.execute(
+            f"SELECT max(rowid) FROM {self.events_table_name} WHERE rowid < ?",  # noqa: S608
+            (ids[0],),
+        )
+        if last != (c.fetchone()[0] or 0):
+            return  # unlogged events precede these: the follower logs them all in order
+        leaves = [
+            (size + i, n, leaf_hash_of(s.originator_id, s.originator_version, s.state))
+            for i, (s, n) in enumerate(zip(stored_events, ids, strict=True))
+        ]
+        nodes, after = extend(size, unpack_frontier(packed), [x[2] for x in leaves])
+        c.executemany("INSERT INTO socai_log_leaves VALUES (?,?,?)", leaves)
+        if nodes:
+            c.executemany("INSERT INTO socai_log_nodes VALUES (?,?,?)", nodes)
+        c.execute(
+            "UPDATE socai_log_state SET size = ?, last_notification_id = ?, frontier = ? "
+            "WHERE id = 0",
+            (size + len(leaves), ids[-1], b"".join(after)),
+        )
+
     def log_position(self) -> tuple[int, int]:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT size, last_notification_id FROM socai_log_state WHERE id = 0")
@@ -142,18 +177,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         new_position: tuple[int, int],
         leaves: Sequence[LeafRow],
         nodes: Sequence[tuple[int, int, bytes]],
+        frontier: Sequence[bytes],
     ) -> bool:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                "UPDATE socai_log_state SET size = ?, last_notification_id = ? "
+                "UPDATE socai_log_state SET size = ?, last_notification_id = ?, frontier = ? "
                 "WHERE id = 0 AND size = ? AND last_notification_id = ?",
-                (*new_position, *old),
+                (*new_position, b"".join(frontier), *old),
             )
             if c.sqlite_cursor.rowcount != 1:
                 return False  # rolled back on leaving the block: nothing written
             c.executemany(
-                "INSERT INTO socai_log_leaves VALUES (?,?,?,?,?)",
-                [(x.index, x.notification_id, x.record_id.hex, x.version, x.hash) for x in leaves],
+                "INSERT INTO socai_log_leaves VALUES (?,?,?)",
+                [(x.index, x.notification_id, x.hash) for x in leaves],
             )
             c.executemany("INSERT INTO socai_log_nodes VALUES (?,?,?)", nodes)
         return True
@@ -180,7 +216,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def log_leaves(self, start: int, stop: int) -> list[LeafRow]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT * FROM socai_log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+                "SELECT l.idx, l.notification_id, l.hash, e.originator_id, "  # noqa: S608
+                "e.originator_version "
+                f"FROM socai_log_leaves l LEFT JOIN {self.events_table_name} e "
+                "ON e.rowid = l.notification_id WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
                 (start, stop),
             )
             return [_leaf_row(r) for r in c.fetchall()]
@@ -188,7 +227,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def log_leaf_of(self, record_id: UUID, version: int) -> LeafRow | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT * FROM socai_log_leaves WHERE record_id = ? AND version = ?",
+                "SELECT l.idx, l.notification_id, l.hash, e.originator_id, "  # noqa: S608
+                "e.originator_version "
+                f"FROM {self.events_table_name} e JOIN socai_log_leaves l "
+                "ON l.notification_id = e.rowid "
+                "WHERE e.originator_id = ? AND e.originator_version = ?",
                 (record_id.hex, version),
             )
             row = c.fetchone()
@@ -227,11 +270,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 def _leaf_row(row: Any) -> LeafRow:
     return LeafRow(
-        int(row["idx"]),
-        int(row["notification_id"]),
-        UUID(row["record_id"]),
-        int(row["version"]),
-        bytes(row["hash"]),
+        int(row[0]),
+        int(row[1]),
+        bytes(row[2]),
+        None if row[3] is None else UUID(row[3]),
+        None if row[4] is None else int(row[4]),
     )
 
 

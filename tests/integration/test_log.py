@@ -99,3 +99,34 @@ def test_log_grows_consistently(school: School) -> None:
     merkle.verify_consistency(
         old_size, new_size, log.consistency_proof(old_size, new_size), old_root, log.root()
     )
+
+
+def test_events_are_logged_in_their_own_transaction(school: School) -> None:
+    add_scores(school, 5)
+    recorder = school.ledger.recorder
+    # No follower has run: the inserts logged themselves.
+    assert school.ledger.transparency_log.size == recorder.max_notification_id()
+    assert school.ledger.transparency_log.root() == merkle.root_from_hashes(
+        reference_hashes(school.ledger)
+    )
+
+
+def test_unlogged_events_are_caught_up_in_order(school: School) -> None:
+    recorder = school.ledger.recorder
+    recorder.log_in_transaction = False  # type: ignore[attr-defined]
+    try:
+        add_scores(school, 4)
+    finally:
+        recorder.log_in_transaction = True  # type: ignore[attr-defined]
+    lagging = school.ledger.transparency_log.size
+    assert lagging < recorder.max_notification_id()
+    # A later insert must not jump the queue: it leaves the gap to the follower.
+    school.ledger.enrol_student(school.principal, "HS-LATE", "2025-2026", 6, "6A1")
+    assert school.ledger.transparency_log.size == lagging
+    school.ledger.transparency_log.catch_up()
+    hashes = reference_hashes(school.ledger)
+    assert school.ledger.transparency_log.size == len(hashes)
+    assert school.ledger.transparency_log.root() == merkle.root_from_hashes(hashes)
+    # And from then on inserts log themselves again.
+    school.ledger.enrol_student(school.principal, "HS-NEXT", "2025-2026", 6, "6A1")
+    assert school.ledger.transparency_log.size == len(hashes) + 1

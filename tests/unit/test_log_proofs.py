@@ -53,6 +53,7 @@ class MemoryLogStorage:
         new_position: tuple[int, int],
         leaves: Sequence[LeafRow],
         nodes: Sequence[tuple[int, int, bytes]],
+        frontier: Sequence[bytes],
     ) -> bool:
         if old != self.position:
             return False
