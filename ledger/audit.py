@@ -34,6 +34,7 @@ witnessed checkpoints can reveal it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -43,6 +44,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from ledger.domain import School, StaffFile
+from ledger.log import leaf_hash_of
 from ledger.store import CERTIFICATE_FIELDS, RegisteredCertificate
 from signing import algorithms, envelope
 from signing.envelope import ZERO_HASH
@@ -171,7 +173,79 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
             prev_hash = parsed.hash
         prev_version = version
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
+    if record is None:
+        _check_log(ledger, report)
     return report
+
+
+LOG = "log"
+
+
+def _check_log(ledger: Any, report: AuditReport, page: int = 5000) -> None:
+    """Every event is a leaf with the right hash; the stored nodes agree with the leaves.
+
+    Reads the leaves in index order (joined to the events they log), recomputes each leaf
+    hash from the stored event, and folds the leaves into the RFC 9162 root with a
+    frontier of O(log n) hashes, to compare with the root the stored nodes give.
+    """
+    recorder = ledger.recorder
+    size, _ = recorder.log_position()
+    frontier: list[tuple[int, bytes]] = []  # (width, hash), widths decreasing
+    start = 0
+    while start < size:
+        rows = recorder.log_leaves(start, min(size, start + page))
+        if not rows:
+            report.problems.append(Problem(LOG, start, LOG, f"leaves {start}…{size - 1} missing"))
+            return
+        for row in rows:
+            if row.index != start:
+                report.problems.append(Problem(LOG, start, LOG, f"leaf {start} missing"))
+                return
+            start += 1
+            if row.record_id is None:
+                report.problems.append(
+                    Problem(
+                        LOG,
+                        row.index,
+                        LOG,
+                        f"leaf {row.index} logs notification {row.notification_id}, "
+                        "whose event is no longer stored (deleted event or record)",
+                    )
+                )
+            elif leaf_hash_of(row.record_id, row.version or 0, row.state or b"") != row.hash:
+                report.problems.append(
+                    Problem(
+                        str(row.record_id),
+                        int(row.version or 0),
+                        LOG,
+                        f"leaf {row.index} does not match the stored event (changed after logging)",
+                    )
+                )
+            # RFC 9162 §2.1.1 by a binary counter: merge equal-width subtrees.
+            width, node = 1, row.hash
+            while frontier and frontier[-1][0] == width:
+                _, left = frontier.pop()
+                node = hashlib.sha256(b"\x01" + left + node).digest()
+                width *= 2
+            frontier.append((width, node))
+    if size:
+        root = frontier[-1][1]
+        for _, left in reversed(frontier[:-1]):
+            root = hashlib.sha256(b"\x01" + left + root).digest()
+        if root != ledger.transparency_log.root(size):
+            report.problems.append(
+                Problem(LOG, size, LOG, "the stored log nodes do not match the leaves (rewritten)")
+            )
+    if report.events > size:
+        report.problems.append(
+            Problem(
+                LOG,
+                size,
+                LOG,
+                f"{report.events - size} stored events are not in the log "
+                "(run the log follower; if they stay out, they were inserted around the log)",
+            )
+        )
 
 
 def _collect_revocations(

@@ -83,6 +83,8 @@ class LeafRow:
     hash: bytes
     record_id: UUID | None = None
     version: int | None = None
+    #: The stored envelope of the event, when read with the leaf (for re-hashing).
+    state: bytes | None = None
 
 
 class LogStorage(Protocol):

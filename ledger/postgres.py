@@ -296,9 +296,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             return {(r["level"], r["idx"]): bytes(r["hash"]) for r in curs.fetchall()}
 
     def _leaf_query(self, where: str) -> Any:
-        return SQL(
-            "SELECT l.idx, l.notification_id, l.hash, e.originator_id, e.originator_version "
-            "FROM {schema}.socai_log_leaves l LEFT JOIN {schema}.{events} e "
+        return SQL(  # noqa: S608 - `where` is one of this class's own fixed clauses
+            "SELECT l.idx, l.notification_id, l.hash, e.originator_id, e.originator_version, "
+            "e.state FROM {schema}.socai_log_leaves l LEFT JOIN {schema}.{events} e "
             "ON e.notification_id = l.notification_id WHERE " + where
         ).format(
             schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)
@@ -370,6 +370,7 @@ def _leaf_row(row: Any) -> LeafRow:
         bytes(row["hash"]),
         row["originator_id"],
         None if version is None else int(version),
+        None if row["state"] is None else bytes(row["state"]),
     )
 
 

@@ -217,7 +217,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 "SELECT l.idx, l.notification_id, l.hash, e.originator_id, "  # noqa: S608
-                "e.originator_version "
+                "e.originator_version, e.state "
                 f"FROM socai_log_leaves l LEFT JOIN {self.events_table_name} e "
                 "ON e.rowid = l.notification_id WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
                 (start, stop),
@@ -228,7 +228,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 "SELECT l.idx, l.notification_id, l.hash, e.originator_id, "  # noqa: S608
-                "e.originator_version "
+                "e.originator_version, e.state "
                 f"FROM {self.events_table_name} e JOIN socai_log_leaves l "
                 "ON l.notification_id = e.rowid "
                 "WHERE e.originator_id = ? AND e.originator_version = ?",
@@ -275,6 +275,7 @@ def _leaf_row(row: Any) -> LeafRow:
         bytes(row[2]),
         None if row[3] is None else UUID(row[3]),
         None if row[4] is None else int(row[4]),
+        None if row[5] is None else bytes(row[5]),
     )
 
 
