@@ -296,8 +296,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             return {(r["level"], r["idx"]): bytes(r["hash"]) for r in curs.fetchall()}
 
     def _leaf_query(self, where: str) -> Any:
-        return SQL(  # noqa: S608 - `where` is one of this class's own fixed clauses
-            "SELECT l.idx, l.notification_id, l.hash, e.originator_id, e.originator_version, "
+        # `where` is one of this class's own fixed clauses, never outside input.
+        return SQL(
+            "SELECT l.idx, l.notification_id, l.hash, e.originator_id, e.originator_version, "  # noqa: S608
             "e.state FROM {schema}.socai_log_leaves l LEFT JOIN {schema}.{events} e "
             "ON e.notification_id = l.notification_id WHERE " + where
         ).format(
