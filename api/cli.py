@@ -143,6 +143,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ledger, pki = open_ledger(settings)
     assert pki is not None
     summary = seed(ledger, pki, settings, students=args.students)
+    checkpointer = _checkpointer(settings, ledger)
+    cp, outcome = checkpointer.checkpoint()
+    summary["checkpoint"] = {"size": cp.size, "cosigned_by": list(cp.cosigned_by), **outcome}
     if args.json:
         _print_json(summary)
     else:
@@ -153,7 +156,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  Điểm đã ghi: {summary['scores']}, đính chính: {summary['corrections']}")
         print(f"  Sự kiện đã ký: {summary['events']} trong {summary['seconds']:.2f} s")
         print(f"  Ví dụ: socai history {summary['example_student']}")
+        print(
+            f"  Điểm kiểm tra (checkpoint) của sổ nhật ký: {cp.size} sự kiện, "
+            f"đồng ký bởi {', '.join(cp.cosigned_by) or 'chưa có nhân chứng'}"
+        )
     return EX_OK
+
+
+def _checkpointer(settings: Settings, ledger: Ledger) -> Any:
+    from api.logctl import open_checkpointer
+
+    return open_checkpointer(
+        settings.data_dir, ledger, resolve_passphrase(settings.data_dir, create=False)
+    )
+
+
+def _trusted_checkpoints(settings: Settings, extra: list[str]) -> list[tuple[int, bytes, str]]:
+    """Witnessed checkpoints to audit against: the log's own, and any given as files.
+
+    Each must carry the log's signature and cosignatures of the configured quorum of
+    witnesses; one that does not is a usage error, not a finding.
+    """
+    from api.logctl import config, witness_verifiers
+    from ledger.checkpoints import CheckpointStore
+    from signing.checkpoint import require_witnesses
+    from signing.note import NoteVerifier
+
+    conf = config(settings.data_dir)
+    if "log" not in conf:
+        return []
+    log_key = NoteVerifier.from_vkey(conf["log"]["vkey"])
+    verifiers, quorum = witness_verifiers(settings.data_dir)
+    out = []
+    store = CheckpointStore(settings.data_dir / "log" / "checkpoints.sqlite")
+    try:
+        for cp in store.checkpoints():
+            if len(cp.cosigned_by) >= quorum:
+                checked = require_witnesses(cp.note, log_key, verifiers, quorum)
+                out.append((checked.size, checked.root, f"checkpoint {checked.size}"))
+    finally:
+        store.close()
+    for name in extra:
+        try:
+            note = Path(name).read_bytes()
+        except OSError as e:
+            raise CLIError(f"cannot read {name}: {e.strerror}", EX_NOINPUT) from None
+        try:
+            checked = require_witnesses(note, log_key, verifiers, quorum)
+        except SigningError as e:
+            raise CLIError(
+                f"{name}: not a checkpoint of this log with {quorum} witnesses: {e}", EX_DATAERR
+            ) from None
+        out.append((checked.size, checked.root, name))
+    return out
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -176,9 +231,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    ledger, _ = open_ledger(Settings.from_env(args.data))
+    settings = Settings.from_env(args.data)
+    ledger, _ = open_ledger(settings)
     record = _resolve_record(ledger, args.record) if args.record else None
-    report = audit(ledger, record)
+    checkpoints = _trusted_checkpoints(settings, args.checkpoint or [])
+    report = audit(ledger, record, checkpoints=checkpoints)
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -622,6 +679,97 @@ def cmd_staff_register(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_log_checkpoint(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    ledger, _ = open_ledger(settings)
+    cp, outcome = _checkpointer(settings, ledger).checkpoint()
+    if args.json:
+        _print_json(
+            {
+                "size": cp.size,
+                "note": cp.note.decode(),
+                "witnesses": outcome,
+                "timestamp": cp.timestamp.hex() if cp.timestamp else None,
+            }
+        )
+    else:
+        sys.stdout.write(cp.note.decode("utf-8"))
+        for name, result in outcome.items():
+            print(f"# {name}: {result}", file=sys.stderr)
+    return EX_OK
+
+
+def cmd_log_vkey(args: argparse.Namespace) -> int:
+    from api.logctl import config
+
+    print(config(Settings.from_env(args.data).data_dir)["log"]["vkey"])
+    return EX_OK
+
+
+def cmd_log_prove(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    ledger, _ = open_ledger(settings)
+    record = _resolve_record(ledger, args.record)
+    rows = ledger.recorder.select_events(record, desc=True, limit=1)
+    if not rows:
+        raise CLIError(f"no record {args.record}", EX_NOINPUT)
+    version = args.version or rows[0].originator_version
+    checkpointer = _checkpointer(settings, ledger)
+    cp, _ = checkpointer.checkpoint()
+    _print_json(checkpointer.prove_record(record, version, cp))
+    return EX_OK
+
+
+def cmd_log_consistency(args: argparse.Namespace) -> int:
+    import base64
+
+    ledger, _ = open_ledger(Settings.from_env(args.data))
+    log = ledger.transparency_log
+    log.catch_up()
+    try:
+        proof = log.consistency_proof(args.old, args.new)
+        roots = (log.root(args.old), log.root(args.new))
+    except LedgerError as e:
+        raise CLIError(str(e), EX_DATAERR) from None
+    _print_json(
+        {
+            "old_size": args.old,
+            "new_size": args.new,
+            "old_root": base64.b64encode(roots[0]).decode(),
+            "new_root": base64.b64encode(roots[1]).decode(),
+            "consistency_proof": [base64.b64encode(h).decode() for h in proof],
+        }
+    )
+    return EX_OK
+
+
+def cmd_witness_init(args: argparse.Namespace) -> int:
+    from api.witness import init_witness
+
+    vkey = init_witness(args.directory, args.name, _witness_passphrase(args.directory))
+    print(vkey)
+    return EX_OK
+
+
+def cmd_witness_add_log(args: argparse.Namespace) -> int:
+    from api.witness import add_log
+
+    add_log(args.directory, args.origin, args.vkey)
+    print(f"Đã thêm sổ nhật ký {args.origin}.")
+    return EX_OK
+
+
+def cmd_witness_serve(args: argparse.Namespace) -> int:
+    from api.witness import serve_witness
+
+    serve_witness(args.directory, args.host, args.port, _witness_passphrase(args.directory))
+    return EX_OK
+
+
+def _witness_passphrase(directory: str) -> bytes:
+    return resolve_passphrase(Path(directory), create=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -751,6 +899,39 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--title", default=None, help="title, when the staff file must be opened")
     r.set_defaults(func=cmd_staff_register)
 
+    s = sub.add_parser("log", help="the transparency log: checkpoints and proofs")
+    log_sub = s.add_subparsers(dest="log_command", required=True)
+    r = log_sub.add_parser("checkpoint", help="sign a checkpoint, get it cosigned, print it")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_log_checkpoint)
+    r = log_sub.add_parser("vkey", help="print the log's verifier key (C2SP vkey)")
+    r.set_defaults(func=cmd_log_vkey)
+    r = log_sub.add_parser("prove", help="inclusion proof of a record's head in a checkpoint")
+    r.add_argument("--record", required=True)
+    r.add_argument("--version", type=int, default=None)
+    r.set_defaults(func=cmd_log_prove)
+    r = log_sub.add_parser("consistency", help="consistency proof between two tree sizes")
+    r.add_argument("old", type=int)
+    r.add_argument("new", type=int)
+    r.set_defaults(func=cmd_log_consistency)
+
+    s = sub.add_parser("witness", help="run a witness (C2SP tlog-witness) for other logs")
+    w_sub = s.add_subparsers(dest="witness_command", required=True)
+    r = w_sub.add_parser("init", help="create a witness directory and key; print its vkey")
+    r.add_argument("directory")
+    r.add_argument("--name", required=True)
+    r.set_defaults(func=cmd_witness_init)
+    r = w_sub.add_parser("add-log", help="trust a log: its origin and note vkey")
+    r.add_argument("directory")
+    r.add_argument("origin")
+    r.add_argument("vkey")
+    r.set_defaults(func=cmd_witness_add_log)
+    r = w_sub.add_parser("serve", help="serve add-checkpoint over HTTP")
+    r.add_argument("directory")
+    r.add_argument("--host", default="127.0.0.1")
+    r.add_argument("--port", type=int, default=8001)
+    r.set_defaults(func=cmd_witness_serve)
+
     s = sub.add_parser("serve", help="serve the HTTP API, CRLs, OCSP and the TSA")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
@@ -768,6 +949,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("audit", help="re-verify every event; exit 0 only when all holds")
     s.add_argument("--record", default=None, help="audit one record (UUID or mã học sinh)")
+    s.add_argument(
+        "--checkpoint",
+        action="append",
+        help="a witnessed checkpoint (signed note) obtained independently, e.g. from a "
+        "witness or an earlier audit; the log must be consistent with it (repeatable)",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_audit)
 

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from api.logctl import create_log, origin_for
 from ledger.application import Ledger, Settings, Trust
 from ledger.domain import PRINCIPAL, StudentRecord, staff_id, student_id
 from ledger.errors import AlreadyExists
@@ -47,6 +48,9 @@ def initialise(
     passphrase = resolve_passphrase(data, create=True)
     now = datetime.now(UTC)
     specs = [StaffSpec(code, name, title) for code, name, title, _ in DEMO_STAFF]
+    # The address of `socai serve`, written into every certificate (CRL distribution
+    # points, OCSP) so that outside verifiers can check, and naming the log.
+    base_url = public_url or os.environ.get("SOCAI_PUBLIC_URL") or DEFAULT_PUBLIC_URL
     pki = create_demo_pki(
         data / "pki",
         school_name=school_name,
@@ -55,9 +59,7 @@ def initialise(
         staff=specs,
         passphrase=passphrase,
         now=now,
-        # The addresses of `socai serve`, written into every certificate
-        # (CRL distribution points, OCSP), so that outside verifiers can check.
-        base_url=public_url or os.environ.get("SOCAI_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
+        base_url=base_url,
     )
     create_demo_tsa(
         data / "pki" / "tsa",
@@ -66,10 +68,12 @@ def initialise(
         passphrase=passphrase,
         now=now,
     )
+    log_config = create_log(data, origin_for(base_url, school_code), passphrase)
     config = {
         "format": 1,
         "school": {"code": school_code, "name": school_name, "province": province},
         "staff": [{"code": c, "name": n, "title": t, "subject": s} for c, n, t, s in DEMO_STAFF],
+        **log_config,
     }
     ledger = Ledger(settings, Trust(pki.trust_roots(), pki.intermediates()))
     try:

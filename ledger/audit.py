@@ -35,7 +35,7 @@ witnessed checkpoints can reveal it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -110,8 +110,17 @@ def _notifications(ledger: Any, topics: tuple[str, ...]) -> Iterator[StoredEvent
         start = page[-1].id + 1
 
 
-def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
-    """Re-verify every event (or one record's), returning all problems found."""
+def audit(
+    ledger: Any,
+    record: UUID | None = None,
+    *,
+    checkpoints: Sequence[tuple[int, bytes, str]] = (),
+) -> AuditReport:
+    """Re-verify every event (or one record's), returning all problems found.
+
+    ``checkpoints`` are (size, root, source) of witnessed checkpoints, already verified by the
+    caller (log signature and the witness quorum): the log must be consistent with each.
+    """
     report = AuditReport()
     decode_payload = ledger.mapper.transcoder.decode
     registrations: dict[bytes, _Registration] = {}
@@ -175,6 +184,7 @@ def audit(ledger: Any, record: UUID | None = None) -> AuditReport:
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
     if record is None:
         _check_log(ledger, report)
+        _check_checkpoints(ledger, report, checkpoints)
     return report
 
 
@@ -246,6 +256,43 @@ def _check_log(ledger: Any, report: AuditReport, page: int = 5000) -> None:
                 "(run the log follower; if they stay out, they were inserted around the log)",
             )
         )
+
+
+def _check_checkpoints(
+    ledger: Any, report: AuditReport, checkpoints: Sequence[tuple[int, bytes, str]]
+) -> None:
+    """The current tree must extend every witnessed checkpoint (RFC 9162 §2.1.4).
+
+    A checkpoint larger than the tree means the log was truncated; a smaller one whose root
+    differs means history up to its size was rewritten. The largest checkpoint that still
+    matches bounds where the change starts.
+    """
+    log = ledger.transparency_log
+    size = log.size
+    matched = 0
+    for cp_size, cp_root, source in sorted(checkpoints):
+        if cp_size > size:
+            report.problems.append(
+                Problem(
+                    LOG,
+                    size,
+                    "checkpoint",
+                    f"{source} was witnessed at size {cp_size}, the log now has {size}: "
+                    f"leaves {size}…{cp_size - 1} are missing (truncated or deleted)",
+                )
+            )
+        elif log.root(cp_size) != cp_root:
+            report.problems.append(
+                Problem(
+                    LOG,
+                    cp_size,
+                    "checkpoint",
+                    f"{source}: the log's root at size {cp_size} is not the witnessed one: "
+                    f"history between leaves {matched} and {cp_size - 1} was changed",
+                )
+            )
+        else:
+            matched = cp_size
 
 
 def _collect_revocations(

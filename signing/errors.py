@@ -60,3 +60,86 @@ class RootMismatch(VerificationError):
 
 class CertificateNotValid(VerificationError):
     """A certificate is expired, not yet valid, or not issued by a trusted authority."""
+
+
+# --------------------------------------------------------------------------- signed notes,
+# checkpoints, cosignatures and the witness (signing/note.py, checkpoint.py, witness.py)
+
+
+class MalformedNoteKey(SigningError):
+    """A note key string (vkey or skey) does not parse, names an unsupported signature type,
+    or carries a key ID that does not match its name and public key (c2sp.org/signed-note)."""
+
+
+class MalformedNote(VerificationError):
+    """Bytes that break the c2sp.org/signed-note syntax: not UTF-8, a control character,
+    no final newline, no blank line before the signatures, a bad signature line, bad or
+    non-canonical base64, a signature shorter than 5 bytes, or too many signatures."""
+
+
+class UnverifiedNote(VerificationError):
+    """A well-formed note that no known key has signed (signatures from unknown keys only).
+
+    ``unverified`` holds the signatures that were ignored, as
+    :class:`signing.note.Signature` objects."""
+
+    def __init__(self, message: str, unverified: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.unverified = unverified
+
+
+class InvalidNoteSignature(BadSignature):
+    """A signature line names a known key (name and key ID) but does not verify under it.
+
+    The whole note is rejected (c2sp.org/signed-note "Signatures")."""
+
+    def __init__(self, message: str, name: str = "", key_id: int = 0) -> None:
+        super().__init__(message)
+        self.name = name
+        self.key_id = key_id
+
+
+class AmbiguousKey(VerificationError):
+    """Two different known keys share the name and key ID that a signature line names."""
+
+
+class MalformedCheckpoint(VerificationError):
+    """A note text that is not a c2sp.org/tlog-checkpoint body (origin, size, root hash)."""
+
+
+class OriginMismatch(VerificationError):
+    """A checkpoint comes from another log than the one expected (its origin line differs)."""
+
+
+class NotEnoughCosignatures(VerificationError):
+    """A checkpoint carries valid cosignatures from fewer known witnesses than required."""
+
+
+class InconsistentCheckpoint(VerificationError):
+    """A checkpoint is not consistent with an earlier one: the consistency proof does not
+    verify, a proof is sent where none is allowed, or a size-0 tree has a non-empty root."""
+
+
+class SplitView(InconsistentCheckpoint):
+    """Two checkpoints of the same log and size with different root hashes (a forked log)."""
+
+
+class UnknownLog(VerificationError):
+    """A witness does not know the log named by a checkpoint's origin line (HTTP 404)."""
+
+
+class OldSizeConflict(VerificationError):
+    """The old size of an add-checkpoint request is not the witness's latest size for the log
+    (HTTP 409). ``latest_size`` is the size of the latest checkpoint the witness cosigned."""
+
+    def __init__(self, message: str, latest_size: int) -> None:
+        super().__init__(message)
+        self.latest_size = latest_size
+
+
+class MalformedWitnessRequest(MalformedRequest):
+    """An add-checkpoint request body that breaks c2sp.org/tlog-witness syntax (HTTP 400)."""
+
+
+class WitnessStorageError(SigningError):
+    """The witness cannot read or write its state (SQLite error, damaged row)."""
