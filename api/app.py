@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health, pki, tsa
+from api.routes import health, log, pki, tsa
+from api.scheduler import DEFAULT_EVERY_EVENTS, DEFAULT_EVERY_SECONDS, CheckpointScheduler
 from api.services import Services
 from ledger.application import Settings
 
@@ -19,9 +21,22 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.load(settings)
+        scheduler = None
+        conf_path = settings.data_dir / "socai.json"
+        if conf_path.is_file():
+            conf = json.loads(conf_path.read_text("utf-8"))
+            if "log" in conf:
+                scheduler = CheckpointScheduler(
+                    app.state.services,
+                    int(conf.get("checkpoint_every_events", DEFAULT_EVERY_EVENTS)),
+                    float(conf.get("checkpoint_every_seconds", DEFAULT_EVERY_SECONDS)),
+                )
+                scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             app.state.services.close()
 
     app = FastAPI(title="Sổ Cái", version="0.1.0", lifespan=lifespan)
@@ -29,4 +44,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pki.router)
     app.include_router(tsa.router)
+    app.include_router(log.router)
     return app

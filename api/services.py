@@ -7,8 +7,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
-from ledger.application import Settings
+from ledger.application import Ledger, Settings
+from ledger.checkpoints import Checkpointer
 from signing.ca import CertificateAuthority
 from signing.keys import resolve_passphrase
 from signing.pki import CA_NAMES, DemoPKI
@@ -32,6 +34,8 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     tsa: TimeStampAuthority | None = None
+    _ledger: Any = None
+    _checkpointer: Any = None
 
     @classmethod
     def load(cls, settings: Settings) -> Services:
@@ -70,8 +74,32 @@ class Services:
         with self._lock:
             self._crls.clear()
 
+    def ledger(self) -> Ledger:
+        """The ledger of this data directory (opened on first use, shared)."""
+        with self._lock:
+            if self._ledger is None:
+                from api.trust import load_trust
+
+                self._ledger = Ledger(self.settings, load_trust(self.settings.data_dir, self.pki))
+            return cast(Ledger, self._ledger)
+
+    def checkpointer(self) -> Checkpointer:
+        """The log's checkpointer (opened on first use, shared; it serialises itself)."""
+        ledger = self.ledger()
+        with self._lock:
+            if self._checkpointer is None:
+                from api.logctl import open_checkpointer
+
+                self._checkpointer = open_checkpointer(
+                    Path(self.settings.data_dir), ledger, self.pki.passphrase
+                )
+            return cast(Checkpointer, self._checkpointer)
+
     def close(self) -> None:
         with self._lock:
             for ca in self._authorities.values():
                 ca.close()
             self._authorities.clear()
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None

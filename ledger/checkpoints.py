@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -115,6 +116,8 @@ class CheckpointStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # One connection shared by the server's threads: sqlite3 needs them to take turns.
+        self.lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -290,14 +293,19 @@ class Checkpointer:
         return bytes(rows[0])
 
     def checkpoint(self) -> tuple[SignedCheckpoint, dict[str, str]]:
-        """Make (or reuse) the current checkpoint, submit it, and return it with cosignatures."""
-        cp = self.make()
-        outcome = self.submit(cp)
-        latest = next(c for c in self.store.checkpoints() if c.size == cp.size)
-        return latest, outcome
+        """Make (or reuse) the current checkpoint, submit it, and return it with cosignatures.
+
+        Serialised in this process: one checkpoint at a time.
+        """
+        with self.store.lock:
+            cp = self.make()
+            outcome = self.submit(cp)
+            latest = next(c for c in self.store.checkpoints() if c.size == cp.size)
+            return latest, outcome
 
     def latest(self) -> SignedCheckpoint | None:
-        checkpoints = self.store.checkpoints()
+        with self.store.lock:
+            checkpoints = self.store.checkpoints()
         return checkpoints[0] if checkpoints else None
 
     def prove_record(self, record: UUID, version: int, cp: SignedCheckpoint) -> dict[str, Any]:
