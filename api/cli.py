@@ -171,7 +171,9 @@ def _checkpointer(settings: Settings, ledger: Ledger) -> Any:
     )
 
 
-def _trusted_checkpoints(settings: Settings, extra: list[str]) -> list[tuple[int, bytes, str]]:
+def _trusted_checkpoints(
+    settings: Settings, extra: list[str], existence: list[tuple[int, datetime]] | None = None
+) -> list[tuple[int, bytes, str]]:
     """Witnessed checkpoints to audit against: the log's own, and any given as files.
 
     Each must carry the log's signature and cosignatures of the configured quorum of
@@ -189,11 +191,29 @@ def _trusted_checkpoints(settings: Settings, extra: list[str]) -> list[tuple[int
     verifiers, quorum = witness_verifiers(settings.data_dir)
     out = []
     store = CheckpointStore(settings.data_dir / "log" / "checkpoints.sqlite")
+    pki = DemoPKI.load(
+        settings.data_dir / "pki", resolve_passphrase(settings.data_dir, create=False)
+    )
     try:
         for cp in store.checkpoints():
             if len(cp.cosigned_by) >= quorum:
                 checked = require_witnesses(cp.note, log_key, verifiers, quorum)
                 out.append((checked.size, checked.root, f"checkpoint {checked.size}"))
+            if existence is not None and cp.timestamp is not None:
+                # A proof of existence for the first cp.size leaves (the token covers the
+                # log-signed note, which commits to them); verified against the anchors.
+                from signing.tsa import verify_token
+
+                try:
+                    when = verify_token(
+                        cp.timestamp,
+                        cp.log_note,
+                        trust_roots=pki.trust_roots(),
+                        intermediates=pki.intermediates(),
+                    )
+                except SigningError:
+                    continue
+                existence.append((cp.size, when))
     finally:
         store.close()
     for name in extra:
@@ -234,8 +254,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.data)
     ledger, _ = open_ledger(settings)
     record = _resolve_record(ledger, args.record) if args.record else None
-    checkpoints = _trusted_checkpoints(settings, args.checkpoint or [])
-    report = audit(ledger, record, checkpoints=checkpoints)
+    existence: list[tuple[int, datetime]] = []
+    checkpoints = _trusted_checkpoints(settings, args.checkpoint or [], existence)
+    report = audit(ledger, record, checkpoints=checkpoints, existence=existence)
     if args.json:
         _print_json(report.as_dict())
     else:

@@ -98,6 +98,9 @@ class _Registration:
     time: datetime
     #: Set from the first CertificateRevoked event naming this certificate.
     revoked_at: datetime | None = None
+    #: That event's own time, and its position in the log (None when not logged).
+    revocation_recorded_at: datetime | None = None
+    revocation_leaf: int | None = None
 
 
 def _notifications(ledger: Any, topics: tuple[str, ...]) -> Iterator[StoredEvent]:
@@ -115,11 +118,14 @@ def audit(
     record: UUID | None = None,
     *,
     checkpoints: Sequence[tuple[int, bytes, str]] = (),
+    existence: Sequence[tuple[int, datetime]] = (),
 ) -> AuditReport:
     """Re-verify every event (or one record's), returning all problems found.
 
     ``checkpoints`` are (size, root, source) of witnessed checkpoints, already verified by the
     caller (log signature and the witness quorum): the log must be consistent with each.
+    ``existence`` are (size, time) proofs of existence: a verified RFC 3161 token says the
+    first ``size`` leaves existed at ``time`` (the timestamped checkpoints).
     """
     report = AuditReport()
     decode_payload = ledger.mapper.transcoder.decode
@@ -172,6 +178,7 @@ def audit(
             report.records += 1
         report.events += 1
         problems = _check_event(stored, decode_payload, registrations, verified)
+        problems += _check_revoked_signer(ledger, stored, decode_payload, registrations, existence)
         version = stored.originator_version
         parsed = _try_decode(stored)
         if parsed is not None:
@@ -323,6 +330,12 @@ def _collect_revocations(
         if fp not in from_events:
             from_events[fp] = moment
             reg.revoked_at = moment
+            recorded = state.get("timestamp")
+            reg.revocation_recorded_at = recorded if isinstance(recorded, datetime) else None
+            leaf = ledger.recorder.log_leaf_of(
+                _uuid(stored.originator_id), stored.originator_version
+            )
+            reg.revocation_leaf = None if leaf is None else leaf.index
     table = {r.fingerprint: r for r in ledger.recorder.select_revocations()}
     for fp, moment in from_events.items():
         row = table.pop(fp, None)
@@ -350,6 +363,68 @@ def _collect_revocations(
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
+
+
+#: How far a revocation's own record may lag its effective time and still be "on time".
+ON_TIME = 300.0
+
+
+def _check_revoked_signer(
+    ledger: Any,
+    stored: StoredEvent,
+    decode_payload: Any,
+    registrations: dict[bytes, _Registration],
+    existence: Sequence[tuple[int, datetime]],
+) -> list[tuple[str, str]]:
+    """ETSI EN 319 102-1 point-in-time validation of a since-revoked signer.
+
+    An event signed by a certificate revoked at R, claiming a time before R, stays valid only
+    with a proof that it existed before R: a timestamped checkpoint covering its leaf with a
+    time before R, or its place in the log before an on-time revocation record (one made
+    within :data:`ON_TIME` seconds of R: the store refused that signer from then on). Without
+    either it is INDETERMINATE (REVOKED_NO_POE) and reported. Events claiming a time at or
+    after R are reported by the certificate check already.
+    """
+    env = _try_decode(stored)
+    if env is None:
+        return []
+    reg = registrations.get(env.signer)
+    if reg is None or reg.revoked_at is None:
+        return []
+    try:
+        moment = decode_payload(env.payload).get("timestamp")
+    except Exception:  # the payload check reports it
+        return []
+    if not isinstance(moment, datetime) or moment >= reg.revoked_at:
+        return []
+    leaf = ledger.recorder.log_leaf_of(_uuid(stored.originator_id), stored.originator_version)
+    if leaf is None:
+        return [
+            (
+                "certificate",
+                "signer since revoked and the event is not in the log: no proof "
+                "it existed before the revocation (REVOKED_NO_POE)",
+            )
+        ]
+    proven = [t for size, t in existence if size > leaf.index]
+    if proven and min(proven) < reg.revoked_at:
+        return []
+    on_time = (
+        reg.revocation_recorded_at is not None
+        and (reg.revocation_recorded_at - reg.revoked_at).total_seconds() <= ON_TIME
+        and reg.revocation_leaf is not None
+        and leaf.index < reg.revocation_leaf
+    )
+    if on_time:
+        return []
+    return [
+        (
+            "certificate",
+            f"signer revoked at {reg.revoked_at.isoformat()}; nothing proves this event existed "
+            "before then (no earlier timestamped checkpoint; the revocation was recorded late): "
+            "INDETERMINATE, REVOKED_NO_POE",
+        )
+    ]
 
 
 def _try_decode(stored: StoredEvent) -> envelope.Envelope | None:

@@ -95,6 +95,8 @@ class SignedCheckpoint:
     #: RFC 3161 token over the log-signed note (without cosignatures), or None.
     timestamp: bytes | None
     cosigned_by: tuple[str, ...]
+    #: The note as the log signed it, before any cosignature (what the token covers).
+    log_note: bytes = b""
 
 
 _SCHEMA = """
@@ -183,6 +185,7 @@ class CheckpointStore:
                     full,
                     None if token is None else bytes(token),
                     tuple(str(w) for w, _ in rows),
+                    bytes(note),
                 )
             )
         return out
@@ -243,7 +246,7 @@ class Checkpointer:
         token = self._timestamp(note) if self._timestamp is not None else None
         # Persisted before anything leaves this process (DESIGN.md §4).
         self.store.record(size, root, note, token)
-        return SignedCheckpoint(size, root, note, token, ())
+        return SignedCheckpoint(size, root, note, token, (), note)
 
     def submit(self, checkpoint: SignedCheckpoint) -> dict[str, str]:
         """Send the checkpoint to every witness; store cosignatures; return witness → outcome."""

@@ -116,3 +116,37 @@ def test_deleting_a_revocation_row_is_reported(school: School) -> None:
             conn.execute("DELETE FROM socai_revocations")
     checks = {p.check for p in audit(school.ledger).problems}
     assert checks == {"registry"}
+
+
+def test_point_in_time_needs_proof_of_existence_for_a_late_revocation(
+    school: School, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key compromise found late: revoked from an hour ago, recorded now.
+
+    A score claiming to be from two hours ago, by that key, is INDETERMINATE (REVOKED_NO_POE)
+    unless a timestamped checkpoint proves it existed before the revocation.
+    """
+    from eventsourcing.domain import CanCreateTimestamp
+
+    rid = enrol(school)
+    teacher = school.teachers["GV001"]
+    now = datetime.now(UTC)
+    with monkeypatch.context() as m:
+        m.setattr(
+            CanCreateTimestamp, "create_timestamp", staticmethod(lambda: now - timedelta(hours=2))
+        )
+        v = school.ledger.record_score(teacher, rid, "Toán", 1, "tx", "7.0")
+    fp = certificate_fingerprint(teacher.certificate)
+    school.ledger.revoke_certificate(
+        school.principal, school.staff("GV001"), fp, "keyCompromise", now - timedelta(hours=1)
+    )
+    size = school.ledger.transparency_log.size
+    problems = [(p.record, p.version, p.check) for p in audit(school.ledger).problems]
+    assert problems == [(str(rid), v, "certificate")]
+    assert "REVOKED_NO_POE" in audit(school.ledger).problems[0].detail
+    # A timestamped checkpoint from before the revocation, covering the score, proves it.
+    proof = [(size, now - timedelta(minutes=90))]
+    assert audit(school.ledger, existence=proof).ok
+    # One from after the revocation does not.
+    late = [(size, now)]
+    assert not audit(school.ledger, existence=late).ok
