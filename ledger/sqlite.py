@@ -35,7 +35,8 @@ _LOG_DDL = [
     "CREATE TABLE IF NOT EXISTS socai_log_state ("
     "id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, "
     "last_notification_id INTEGER NOT NULL, frontier BLOB NOT NULL)",
-    "INSERT OR IGNORE INTO socai_log_state VALUES (0, 0, 0, x'')",
+    # No row is inserted here: opening a store must not take the write lock (many
+    # processes open it at once). The first append creates the row.
     # Both keys grow with every append, so their B-trees are appended at the right edge.
     "CREATE TABLE IF NOT EXISTS socai_log_leaves ("
     "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, hash BLOB NOT NULL)",
@@ -144,7 +145,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         if not self.log_in_transaction:
             return
         c.execute("SELECT size, last_notification_id, frontier FROM socai_log_state WHERE id = 0")
-        size, last, packed = c.fetchone()
+        size, last, packed = c.fetchone() or (0, 0, b"")
         c.execute(
             f"SELECT max(rowid) FROM {self.events_table_name} WHERE rowid < ?",  # noqa: S608
             (ids[0],),
@@ -160,8 +161,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         if nodes:
             c.executemany("INSERT INTO socai_log_nodes VALUES (?,?,?)", nodes)
         c.execute(
-            "UPDATE socai_log_state SET size = ?, last_notification_id = ?, frontier = ? "
-            "WHERE id = 0",
+            "INSERT INTO socai_log_state VALUES (0, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "size = excluded.size, last_notification_id = excluded.last_notification_id, "
+            "frontier = excluded.frontier",
             (size + len(leaves), ids[-1], b"".join(after)),
         )
 
@@ -169,7 +171,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT size, last_notification_id FROM socai_log_state WHERE id = 0")
             row = c.fetchone()
-        return int(row[0]), int(row[1])
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def log_append(
         self,
@@ -180,6 +182,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         frontier: Sequence[bytes],
     ) -> bool:
         with self.datastore.transaction(commit=True) as c:
+            c.execute("INSERT OR IGNORE INTO socai_log_state VALUES (0, 0, 0, x'')")
             c.execute(
                 "UPDATE socai_log_state SET size = ?, last_notification_id = ?, frontier = ? "
                 "WHERE id = 0 AND size = ? AND last_notification_id = ?",
