@@ -138,14 +138,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
 
     def select_revocation(self, fingerprint: bytes) -> RevocationRow | None:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
+        # On the append path: one autocommit round trip, no BEGIN/ROLLBACK around it.
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
                 SQL("SELECT * FROM {schema}.socai_revocations WHERE fingerprint=%s").format(
                     schema=Identifier(self.datastore.schema)
                 ),
                 (fingerprint,),
-            )
-            row = curs.fetchone()
+            ).fetchone()
         return None if row is None else _revocation_row(row)
 
     def select_revocations(self) -> list[RevocationRow]:
@@ -199,21 +199,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         Runs under the events table's EXCLUSIVE lock that eventsourcing takes for every
         insert, so inserts (and with them the log) are serialised in notification order.
         """
+        # One round trip: the log's position and the newest notification before these.
         curs.execute(
-            self._sql(
-                "SELECT size, last_notification_id, frontier FROM {schema}.socai_log_state "
-                "WHERE id = 0"
-            )
-        )
-        state = curs.fetchone()
-        curs.execute(
-            SQL("SELECT max(notification_id) AS m FROM {}.{} WHERE notification_id < %s").format(
-                Identifier(self.datastore.schema), Identifier(self.events_table_name)
+            SQL(
+                "SELECT s.size, s.last_notification_id, s.frontier, "
+                "(SELECT max(notification_id) FROM {schema}.{events} "
+                "WHERE notification_id < %s) AS before FROM {schema}.socai_log_state s "
+                "WHERE s.id = 0"
+            ).format(
+                schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)
             ),
             (ids[0],),
         )
-        before = curs.fetchone()
-        if state["last_notification_id"] != (before["m"] or 0):
+        state = curs.fetchone()
+        if state["last_notification_id"] != (state["before"] or 0):
             return  # unlogged events precede these: the follower logs them all in order
         size = int(state["size"])
         leaves = [
