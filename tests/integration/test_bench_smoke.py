@@ -1,0 +1,31 @@
+"""`socai bench` runs end to end and writes its report (figures are not asserted: they are
+measurements, and the targets are judged in the bench report, not in tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+
+
+@pytest.mark.slow
+def test_bench_quick_writes_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOCAI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "bench smoke")
+    assert main(["bench", "ledger", "log", "--quick", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench-report.json").read_text("utf-8"))
+    assert set(report) == {"ledger", "log"}
+    for workload in report["ledger"]["backends"]["sqlite"]["workloads"].values():
+        assert workload["plain_events_per_s"] > 0 and workload["signed_events_per_s"] > 0
+        assert isinstance(workload["meets_target"], bool)
+    proofs = report["log"]["proofs"]
+    assert proofs["leaves"] == 100_000
+    assert proofs["inclusion"]["p50_ms"] > 0
+    markdown = (tmp_path / "bench-report.md").read_text("utf-8")
+    assert "| sqlite | single (1/save)" in markdown and "inclusion proof" in markdown
+    assert "## ledger" in capsys.readouterr().out
