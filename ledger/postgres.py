@@ -20,7 +20,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.errors import StorageError
 from ledger.log import LeafRow, extend, leaf_hash_of, unpack_frontier
-from ledger.store import CertificateRow, RevocationRow
+from ledger.store import CertificateRow, RevocationRow, refuse_if_revoked
 
 _LOG_DDL = [
     "CREATE TABLE IF NOT EXISTS {schema}.socai_log_state ("
@@ -120,6 +120,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
+        check = kwargs.get("revocation_check")
+        if check is not None:
+            curs.execute(
+                self._sql("SELECT * FROM {schema}.socai_revocations WHERE fingerprint=%s"),
+                (check[0],),
+            )
+            row = curs.fetchone()
+            refuse_if_revoked(None if row is None else _revocation_row(row), check[1])
         certs: Sequence[CertificateRow] = kwargs.get("certificates") or ()
         if certs:
             curs.executemany(

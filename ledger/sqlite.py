@@ -24,7 +24,7 @@ from eventsourcing.sqlite import (
 
 from ledger.errors import StorageError
 from ledger.log import LeafRow, extend, leaf_hash_of, unpack_frontier
-from ledger.store import CertificateRow, RevocationRow
+from ledger.store import CertificateRow, RevocationRow, refuse_if_revoked
 
 _REVOCATION_DDL = (
     "CREATE TABLE IF NOT EXISTS socai_revocations ("
@@ -90,6 +90,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        check = kwargs.get("revocation_check")
+        if check is not None:
+            c.execute("SELECT * FROM socai_revocations WHERE fingerprint=?", (check[0],))
+            row = c.fetchone()
+            refuse_if_revoked(None if row is None else _revocation_row(row), check[1])
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
             self._append_log(c, stored_events, ids)

@@ -279,6 +279,15 @@ class SigningMapper(Mapper[UUID]):
         return event
 
 
+def refuse_if_revoked(row: RevocationRow | None, latest: datetime) -> None:
+    """Raise :class:`SignerNotValid` if ``row`` revokes the signer at or before ``latest``."""
+    if row is not None and latest >= row.revoked_at:
+        raise SignerNotValid(
+            f"certificate {row.fingerprint.hex()[:16]} was revoked at "
+            f"{row.revoked_at.isoformat()} ({row.reason})"
+        )
+
+
 class CapturingSigner:
     """Stands in for a client's key while a command is prepared.
 
@@ -369,15 +378,11 @@ class SignedEventStore(EventStore[UUID]):
         revocations = _revocations(domain_events)
         signer_entry = self._signer_entry(signer.fingerprint, registrations)
         check_signature = self._signature_check(signer, signer_entry)
-        revoked = self.recorder.select_revocation(signer.fingerprint)
+        latest = None
         for ev in domain_events:
             moment = cast(Any, ev).timestamp
             signer_entry.check_valid_at(moment)
-            if revoked is not None and moment >= revoked.revoked_at:
-                raise SignerNotValid(
-                    f"certificate {signer.fingerprint.hex()[:16]} was revoked at "
-                    f"{revoked.revoked_at.isoformat()} ({revoked.reason})"
-                )
+            latest = moment if latest is None or moment > latest else latest
             by = getattr(ev, "by", None)
             if by is not None and by != signer_entry.owner:
                 raise SignerMismatch(
@@ -392,6 +397,9 @@ class SignedEventStore(EventStore[UUID]):
                 stored_events,
                 certificates=[r for r, _ in registrations],
                 revocations=revocations,
+                # Checked inside the insert's own transaction (no separate round trip):
+                # a certificate revoked at or before an event's time signs nothing more.
+                revocation_check=(signer.fingerprint, latest),
                 **kwargs,
             )
         except IntegrityError as e:
