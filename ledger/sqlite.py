@@ -90,12 +90,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        # Reads come after the first insert: a deferred SQLite transaction that reads first
+        # and writes later cannot wait for another writer (SQLITE_BUSY_SNAPSHOT in WAL).
         check = kwargs.get("revocation_check")
         if check is not None:
             c.execute("SELECT * FROM socai_revocations WHERE fingerprint=?", (check[0],))
             row = c.fetchone()
             refuse_if_revoked(None if row is None else _revocation_row(row), check[1])
-        ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
             self._append_log(c, stored_events, ids)
         certs: Sequence[CertificateRow] = kwargs.get("certificates") or ()
