@@ -23,34 +23,41 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(data: Path, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start ``socai serve`` for ``data`` on ``port``; yield its base URL; stop it."""
-    base = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("SOCAI_DATABASE_URL", None)
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
-        [sys.executable, "-m", "api.cli", "--data", str(data), "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+def process_serving(
+    argv: list[str], probe_url: str, env: dict[str, str], what: str
+) -> Iterator[None]:
+    """Run ``argv`` (a server) until ``probe_url`` answers over HTTP; stop it on exit."""
+    proc = subprocess.Popen(  # noqa: S603 - our own programs, fixed argv
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
+                httpx.get(probe_url, timeout=1)
+                break
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"socai serve did not start: {out}")
+                raise RuntimeError(f"{what} did not start: {out}")
             time.sleep(0.1)
-        yield base
+        yield
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def serving(data: Path, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``socai serve`` for ``data`` on ``port``; yield its base URL; stop it."""
+    base = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("SOCAI_DATABASE_URL", None)
+    argv = [sys.executable, "-m", "api.cli", "--data", str(data), "serve", "--port", str(port)]
+    with process_serving(argv, f"{base}/api/v1/health", full_env, "socai serve"):
+        yield base

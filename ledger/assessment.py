@@ -75,18 +75,22 @@ _MIN = Decimal(0)
 _MAX = Decimal(10)
 
 
-class Level(enum.Enum):
+class _Labelled(enum.Enum):
+    """An enum whose values are the Vietnamese labels shown to users."""
+
+    @property
+    def label(self) -> str:
+        """The Vietnamese label shown to users."""
+        return str(self.value)
+
+
+class Level(_Labelled):
     """Mức đánh giá of learning or conduct (TT 22/2021 Điều 8, Điều 9 k.2)."""
 
     GOOD = "Tốt"
     FAIR = "Khá"
     PASS = "Đạt"  # noqa: S105 (ruff reads the name PASS as a password)
     NOT_PASSED = "Chưa đạt"
-
-    @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
 
     @property
     def rank(self) -> int:
@@ -97,19 +101,14 @@ class Level(enum.Enum):
 _LEVEL_RANK = {Level.NOT_PASSED: 0, Level.PASS: 1, Level.FAIR: 2, Level.GOOD: 3}
 
 
-class Comment(enum.Enum):
+class Comment(_Labelled):
     """Result of a comment assessment (đánh giá bằng nhận xét, TT 22/2021 Điều 5)."""
 
     PASS = "Đạt"  # noqa: S105 (ruff reads the name PASS as a password)
     NOT_PASSED = "Chưa đạt"
 
-    @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
 
-
-class Promotion(enum.Enum):
+class Promotion(_Labelled):
     """Outcome of the promotion decision (``KetQuaXetLenLop`` [D], TT 22/2021 Điều 12–14)."""
 
     PROMOTED = "Lên lớp"
@@ -122,25 +121,15 @@ class Promotion(enum.Enum):
     COMPLETED_THPT = "Hoàn thành chương trình THPT"
     ABSENCES_OVER_LIMIT = "Không đủ điều kiện lên lớp: nghỉ quá số buổi quy định"
 
-    @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
 
-
-class Award(enum.Enum):
+class Award(_Labelled):
     """Year-end title (danh hiệu, TT 22/2021 Điều 15)."""
 
     OUTSTANDING = "Học sinh Xuất sắc"
     EXCELLENT = "Học sinh Giỏi"
 
-    @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
 
-
-class PrimaryLevel(enum.Enum):
+class PrimaryLevel(_Labelled):
     """Level of a primary subject or activity (TT 27/2020): T, H or C."""
 
     COMPLETED_WELL = "Hoàn thành tốt"
@@ -148,41 +137,26 @@ class PrimaryLevel(enum.Enum):
     NOT_COMPLETED = "Chưa hoàn thành"
 
     @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
-
-    @property
     def code(self) -> str:
         """The one-letter code of the học bạ: T, H or C."""
         return {"COMPLETED_WELL": "T", "COMPLETED": "H", "NOT_COMPLETED": "C"}[self.name]
 
 
-class QualityLevel(enum.Enum):
+class QualityLevel(_Labelled):
     """Level of a primary quality (phẩm chất) or competence (năng lực) (TT 27/2020)."""
 
     GOOD = "Tốt"
     PASS = "Đạt"  # noqa: S105 (ruff reads the name PASS as a password)
     NEEDS_EFFORT = "Cần cố gắng"
 
-    @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
 
-
-class PrimaryYearResult(enum.Enum):
+class PrimaryYearResult(_Labelled):
     """Year-end educational result of a primary student (TT 27/2020 Điều 9)."""
 
     OUTSTANDING = "Hoàn thành xuất sắc"
     COMPLETED_WELL = "Hoàn thành tốt"
     COMPLETED = "Hoàn thành"
     NOT_COMPLETED = "Chưa hoàn thành"
-
-    @property
-    def label(self) -> str:
-        """The Vietnamese label shown to users."""
-        return self.value
 
 
 @dataclass(frozen=True)

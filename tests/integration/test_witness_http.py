@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +34,7 @@ from api.witness import (
     load_logs,
     load_witness_signer,
 )
-from bench.serve import free_port
+from bench.serve import free_port, process_serving
 from signing import merkle
 from signing.checkpoint import Checkpoint, CosignatureVerifier, require_witnesses
 from signing.errors import KeyUnusable
@@ -66,33 +64,9 @@ def serving(directory: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, PASS_ENV: PASSPHRASE.decode()}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(directory), str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/{origin_hash('probe')}/checkpoint", timeout=1)
-                break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"witness did not start: {out}")
-            time.sleep(0.1)
+    argv = [sys.executable, "-c", SERVE, str(directory), str(port)]
+    with process_serving(argv, f"{base}/{origin_hash('probe')}/checkpoint", env, "witness"):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
