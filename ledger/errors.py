@@ -59,3 +59,19 @@ class IntegrityViolation(LedgerError):
         self.version = version
         self.check = check
         self.detail = detail
+
+
+class TermClosed(LedgerError):
+    """The term is closed: a change needs a correction countersigned by the principal."""
+
+
+class Incomplete(InvalidInput):
+    """Required assessments are missing (TT 22/2021 Điều 6, 7); the message names them."""
+
+
+class VaultError(LedgerError):
+    """The identity vault cannot seal or open personal data (wrong key, tampered ciphertext)."""
+
+
+class PersonShredded(VaultError):
+    """The person's identity key was destroyed (``socai shred``); their identity is gone."""
