@@ -13,7 +13,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,8 +31,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from ledger import assessment
-from ledger.domain import SCORE_KINDS, School, StaffFile, StudentRecord
+from ledger import authority
+from ledger.commands import SchoolCommands
+from ledger.domain import School, StaffFile
 from ledger.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -52,6 +53,7 @@ from ledger.store import (
     SignedEventStore,
     SigningMapper,
 )
+from ledger.vault import Vault, open_vault
 from signing.algorithms import Algorithm
 from signing.errors import SigningError
 from signing.keys import Signer, certificate_fingerprint
@@ -128,7 +130,7 @@ def pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(Encoding.PEM).decode("ascii")
 
 
-class Ledger(Application[UUID]):
+class Ledger(SchoolCommands, Application[UUID]):
     """Sổ Cái: schools, staff files and student records as signed, chained events."""
 
     name = "socai"
@@ -141,6 +143,7 @@ class Ledger(Application[UUID]):
         self.registry = CertificateRegistry()
         self._pending: dict[str, tuple[PreparedSave, x509.Certificate, list[Any]]] = {}
         self._pending_lock = threading.Lock()
+        self._vault: Vault | None = None
         try:
             super().__init__()
             check = getattr(self.recorder, "check_durability", None)
@@ -184,6 +187,19 @@ class Ledger(Application[UUID]):
 
     def construct_event_store(self) -> SignedEventStore:  # type: ignore[override]
         return SignedEventStore(self.mapper, self.recorder, self.registry)  # type: ignore[arg-type]
+
+    @property
+    def vault(self) -> Vault:
+        """The identity vault: per-person keys for personal data (DESIGN.md invariant 8)."""
+        if self._vault is None:
+            self._vault = open_vault(self.settings)
+        return self._vault
+
+    def close(self) -> None:
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
+        super().close()
 
     @property
     def transparency_log(self) -> TransparencyLog:
@@ -258,19 +274,31 @@ class Ledger(Application[UUID]):
         self.save(school, signer=seal)
         return school.id
 
-    def open_staff_file(self, actor: Signer, staff_code: str, title: str) -> UUID:
-        """Open a staff file (hồ sơ) in the actor's school."""
+    def open_staff_file(
+        self,
+        actor: Signer,
+        staff_code: str,
+        title: str,
+        identity: Mapping[str, str] | None = None,
+    ) -> UUID:
+        """Open a staff file (hồ sơ) in the actor's school; ``identity`` is encrypted."""
         _require_text(staff_code=staff_code, title=title)
-        entry, school = self._school_authority(actor)
+        by, owner = self._owner(actor)
+        school_uuid = owner.id if isinstance(owner, School) else owner.school
+        school = self.load(school_uuid, School)
+        authority.check("Opened", {"school": school.id, "staff_code": staff_code}, owner, None)
         staff = StaffFile(
             school=school.id,
             school_code=school.code,
             staff_code=staff_code,
             title=title,
-            by=entry.owner,
+            by=by,
         )
         if self.exists(staff.id):
             raise AlreadyExists(f"staff file {staff_code} already exists in school {school.code}")
+        if identity is not None:
+            sealed = self.vault.seal(staff.id, identity)
+            staff.record_identity(identity=sealed.ciphertext, commitment=sealed.commitment, by=by)
         self.save(staff, signer=actor)
         return staff.id
 
@@ -326,90 +354,6 @@ class Ledger(Application[UUID]):
         )
         self.save(staff_file, signer=actor)
         return moment
-
-    def enrol_student(
-        self, actor: Signer, student_code: str, school_year: str, grade: int, class_name: str
-    ) -> UUID:
-        """Enrol a student (mã học sinh) in a class of the actor's school."""
-        _require_text(student_code=student_code, school_year=school_year, class_name=class_name)
-        if not isinstance(grade, int) or not 1 <= grade <= 12:
-            raise InvalidInput(f"grade must be 1–12, not {grade!r}")
-        entry, school = self._school_authority(actor)
-        record = StudentRecord(
-            student_code=student_code,
-            school=school.id,
-            school_year=school_year,
-            grade=grade,
-            class_name=class_name,
-            by=entry.owner,
-        )
-        if self.exists(record.id):
-            raise AlreadyExists(f"student {student_code} is already enrolled")
-        self.save(record, signer=actor)
-        return record.id
-
-    def _teacher(self, actor: Signer, record: StudentRecord) -> RegisteredCertificate:
-        entry = self.actor(actor)
-        owner: object = self.repository.get(entry.owner)
-        if not isinstance(owner, StaffFile) or owner.school != record.school:
-            raise NotAuthorized("only staff of the student's school may record assessments")
-        return entry
-
-    def record_score(
-        self, actor: Signer, student: UUID, subject: str, term: int, kind: str, value: object
-    ) -> int:
-        """Record a score (ĐĐGtx, ĐĐGgk or ĐĐGck); return the event's version."""
-        _require_text(subject=subject)
-        if term not in (1, 2):
-            raise InvalidInput(f"term must be 1 or 2, not {term!r}")
-        if kind not in SCORE_KINDS:
-            raise InvalidInput(f"kind must be one of {', '.join(SCORE_KINDS)}, not {kind!r}")
-        score = assessment.parse_score(value)
-        record = self.load(student, StudentRecord)
-        entry = self._teacher(actor, record)
-        record.record_score(subject=subject, term=term, kind=kind, value=score, by=entry.owner)
-        self.save(record, signer=actor)
-        return int(record.version)
-
-    def record_scores(
-        self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
-    ) -> int:
-        """Record many scores in one signed save, as a gradebook column is saved.
-
-        Each entry is ``(student, subject, term, kind, value)``. All entries are
-        checked before anything is written; the events are batch-signed
-        together and written in one transaction. Returns the number recorded.
-        """
-        records: dict[UUID, StudentRecord] = {}
-        for student, subject, term, kind, value in entries:
-            _require_text(subject=subject)
-            if term not in (1, 2):
-                raise InvalidInput(f"term must be 1 or 2, not {term!r}")
-            if kind not in SCORE_KINDS:
-                raise InvalidInput(f"kind must be one of {', '.join(SCORE_KINDS)}, not {kind!r}")
-            score = assessment.parse_score(value)
-            record = records.get(student) or self.load(student, StudentRecord)
-            entry = self._teacher(actor, record)
-            record.record_score(subject=subject, term=term, kind=kind, value=score, by=entry.owner)
-            records[student] = record
-        self.save(*records.values(), signer=actor)
-        return len(entries)
-
-    def correct_score(
-        self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
-    ) -> int:
-        """Correct a recorded score with a reason, naming the corrected event's version."""
-        _require_text(reason=reason)
-        score = assessment.parse_score(value)
-        record = self.load(student, StudentRecord)
-        entry = self._teacher(actor, record)
-        if corrects not in record.scores:
-            raise InvalidInput(f"version {corrects} of this record is not a recorded score")
-        if record.scores[corrects][4] != entry.owner:
-            raise NotAuthorized("only the teacher who recorded a score may correct it")
-        record.correct_score(corrects=corrects, value=score, reason=reason, by=entry.owner)
-        self.save(record, signer=actor)
-        return int(record.version)
 
     # -- pre-signed saves ---------------------------------------------------
 

@@ -2,9 +2,38 @@
 
 Every rule below is taken from ``DOMAIN.md`` with its tag there: [P] primary text, [S] secondary
 sources only, [U] unconfirmed, [D] design choice of the report. [P] rules are implemented exactly;
-each [U] or [D] choice is a keyword parameter, named here, whose default is the stated choice.
+each [U], [S] or [D] choice is a keyword parameter, named here, whose default is the stated choice.
 The article is cited again at the line that implements it. Every function refuses out-of-domain
 input with :class:`~ledger.errors.InvalidScore` or :class:`~ledger.errors.InvalidInput`.
+
+Public contract (the names callers and tests import; DESIGN.md §5):
+
+- ``regular_score_count(periods_per_year: int) -> int``; ``regular_count`` is the same function.
+- ``term_average(regular: Sequence[Decimal], midterm: Decimal, final: Decimal) -> Decimal``
+  and ``year_average(term1: Decimal, term2: Decimal) -> Decimal``: one decimal, half-up.
+- ``learning_level(scored: Mapping[str, Decimal], commented: Mapping[str, bool | Comment],
+  *, adjust=True, comment_subject_can_adjust=True) -> LearningLevel``: the level to record, after
+  the Điều 9 k.3 adjustment. ``commented`` maps a comment subject to ``True`` (Đạt) or ``False``
+  (Chưa đạt); :class:`Comment` members are accepted too. :func:`assess_learning` takes the same
+  arguments and returns the whole :class:`LevelResult`: level, raw level, the subject that
+  triggered k.3 and the regulation.
+- ``conduct_year(term1: ConductLevel, term2: ConductLevel) -> ConductLevel``.
+- ``promotion(year_learning, year_conduct, absences, grade, *, conduct_after_summer=None,
+  learning_after_reassessment=None, max_absences=45) -> Promotion`` and
+  ``award(year_learning, year_conduct, scored) -> Award | None``.
+- ``parse_primary_test_score(value) -> Decimal`` and ``primary_year_result(subjects, qualities,
+  end_of_year_tests) -> PrimaryYearResult`` (TT 27/2020).
+- ``evaluation_level(general: Decimal | int, performance: Decimal | int, *, disciplined=False,
+  violation=False, thresholds=EVALUATION_THRESHOLDS) -> EvaluationLevel`` (NĐ 233/2026).
+- Enums: member names are English (``LearningLevel.GOOD``), values are the Vietnamese labels shown
+  to users (``LearningLevel("Tốt") is LearningLevel.GOOD``, ``.value == .label == "Tốt"``).
+  ``LearningLevel`` and ``ConductLevel`` are both :class:`Level` (Tốt, Khá, Đạt, Chưa đạt).
+- Every computed enum result carries its regulation (DESIGN.md invariant 6): ``.regulation`` is
+  :data:`REGULATION_TT22` (``"TT22/2021"``) on :class:`Level`, :class:`Comment`,
+  :class:`Promotion` and :class:`Award`, :data:`REGULATION_TT27` (``"TT27/2020"``) on
+  :class:`PrimaryLevel`, :class:`QualityLevel` and :class:`PrimaryYearResult`, and
+  :data:`REGULATION_ND233` (``"NĐ233/2026"``) on :class:`EvaluationLevel`; :class:`LevelResult`
+  has a ``regulation`` field. Averages are plain Decimals computed by TT 22/2021.
 
 TT 22/2021/TT-BGDĐT (THCS/THPT), results carry ``REGULATION_TT22``:
 
@@ -14,14 +43,15 @@ TT 22/2021/TT-BGDĐT (THCS/THPT), results carry ``REGULATION_TT22``:
 - Rounding [D; half-up convention S]: half-up to 0.1 with decimal arithmetic
   (:func:`round_half_up`).
 - Regular assessment count per term [P], Điều 6: comment subject 2; scored subject 35 periods/year
-  2, >35–70 3, >70 4 (:func:`regular_count`, :func:`comment_regular_count`). Fewer than 35
+  2, >35–70 3, >70 4 (:func:`regular_score_count`, :func:`comment_regular_count`). Fewer than 35
   periods counts 2 [D]. The rule for cụm chuyên đề học tập is [U] and not implemented.
 - ĐTBmhk and ĐTBmcn [P], Điều 9 k.1: (TĐĐGtx + 2×ĐĐGgk + 3×ĐĐGck) / (số ĐĐGtx + 5) and
   (ĐTBmhkI + 2×ĐTBmhkII) / 3, ĐTBmcn from the rounded term averages [S]
   (:func:`term_average`, :func:`year_average`).
 - Comment subjects [P], Điều 9 k.1 a: term Đạt iff all required assessments are present and all
   are Đạt; year = term II (:func:`comment_term_result`, :func:`comment_year_result`).
-- Learning level [P], Điều 9 k.2: the Tốt/Khá/Đạt/Chưa đạt table (:func:`learning_level`).
+- Learning level [P], Điều 9 k.2: the Tốt/Khá/Đạt/Chưa đạt table (:func:`learning_level`,
+  :func:`assess_learning`).
 - Adjustment [P], Điều 9 k.3, by the [D] reading of DOMAIN.md §1.5: a level two or more below
   Tốt (resp. Khá) because of one subject alone goes up to Khá (resp. Đạt). "Because of one subject
   alone" is read as: exactly one subject misses the target level's per-subject floor (comment Đạt;
@@ -53,6 +83,20 @@ TT 27/2020/TT-BGDĐT (primary), results carry ``REGULATION_TT27``:
   test-score floor for Hoàn thành; ``completed_min_test_score`` [U] (default ``None``, none)
   allows one. Support, re-assessment and retention of Chưa hoàn thành students are [U] and not
   implemented.
+
+NĐ 233/2026/NĐ-CP (annual evaluation of viên chức, DOMAIN.md §4.3), every rule [S], results
+carry ``REGULATION_ND233``:
+
+- Points [S]: tiêu chí chung at most 30 (:data:`EVALUATION_MAX_GENERAL`), kết quả thực hiện
+  nhiệm vụ at most 70 (:data:`EVALUATION_MAX_PERFORMANCE`), total on a 100-point scale.
+- Levels [S] (:class:`EvaluationLevel`, :func:`evaluation_level`): Hoàn thành xuất sắc nhiệm vụ
+  ≥ 90, Hoàn thành tốt nhiệm vụ 70 to < 90, Hoàn thành nhiệm vụ 50 to < 70, Không hoàn thành
+  nhiệm vụ < 50. The floors are :data:`EVALUATION_THRESHOLDS`, overridable per call with
+  ``thresholds``. Không hoàn thành nhiệm vụ whatever the points when the viên chức was
+  disciplined (khiển trách or higher) for task-related violations in the year (``disciplined``)
+  or has concluded ideological or ethical violations (``violation``; also the managers' case of
+  corruption in their unit). The quota (Hoàn thành xuất sắc ≤ 20 % of those rated Hoàn thành tốt
+  or better) applies to a unit, not a person, and is not implemented here.
 """
 
 from __future__ import annotations
@@ -61,11 +105,13 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import MappingProxyType
 
 from ledger.errors import InvalidInput, InvalidScore
 
 REGULATION_TT22 = "TT22/2021"
 REGULATION_TT27 = "TT27/2020"
+REGULATION_ND233 = "NĐ233/2026"
 
 #: Most absences (buổi, counted at 1 buổi/ngày) that still allow promotion, TT 22/2021 Điều 12.
 MAX_ABSENCES = 45
@@ -83,6 +129,11 @@ class _Labelled(enum.Enum):
         """The Vietnamese label shown to users."""
         return str(self.value)
 
+    @property
+    def regulation(self) -> str:
+        """The regulation whose rules define this result (DESIGN.md invariant 6)."""
+        return _REGULATION_OF[type(self)]
+
 
 class Level(_Labelled):
     """Mức đánh giá of learning or conduct (TT 22/2021 Điều 8, Điều 9 k.2)."""
@@ -99,6 +150,11 @@ class Level(_Labelled):
 
 
 _LEVEL_RANK = {Level.NOT_PASSED: 0, Level.PASS: 1, Level.FAIR: 2, Level.GOOD: 3}
+
+#: Kết quả học tập (TT 22/2021 Điều 9 k.2): the four levels of :class:`Level`.
+LearningLevel = Level
+#: Kết quả rèn luyện (TT 22/2021 Điều 8): the same four levels as learning.
+ConductLevel = Level
 
 
 class Comment(_Labelled):
@@ -159,6 +215,27 @@ class PrimaryYearResult(_Labelled):
     NOT_COMPLETED = "Chưa hoàn thành"
 
 
+class EvaluationLevel(_Labelled):
+    """Xếp loại chất lượng of a viên chức for the year (NĐ 233/2026/NĐ-CP [S])."""
+
+    OUTSTANDING = "Hoàn thành xuất sắc nhiệm vụ"
+    COMPLETED_WELL = "Hoàn thành tốt nhiệm vụ"
+    COMPLETED = "Hoàn thành nhiệm vụ"
+    NOT_COMPLETED = "Không hoàn thành nhiệm vụ"
+
+
+_REGULATION_OF: dict[type[_Labelled], str] = {
+    Level: REGULATION_TT22,
+    Comment: REGULATION_TT22,
+    Promotion: REGULATION_TT22,
+    Award: REGULATION_TT22,
+    PrimaryLevel: REGULATION_TT27,
+    QualityLevel: REGULATION_TT27,
+    PrimaryYearResult: REGULATION_TT27,
+    EvaluationLevel: REGULATION_ND233,
+}
+
+
 @dataclass(frozen=True)
 class LevelResult:
     """A learning level with the raw level it was adjusted from (TT 22/2021 Điều 9 k.2, k.3)."""
@@ -216,11 +293,15 @@ def _check_scored(scored: object) -> dict[str, Decimal]:
 
 
 def _check_commented(commented: object) -> dict[str, Comment]:
+    """Comment results as :class:`Comment`; ``True`` is Đạt and ``False`` Chưa đạt."""
     if not isinstance(commented, Mapping):
-        raise InvalidInput("comment subjects must be a mapping of subject name to Comment")
+        raise InvalidInput("comment subjects must be a mapping of subject name to bool or Comment")
     out: dict[str, Comment] = {}
     for k, v in commented.items():
-        _check_enum(v, Comment, f"result of {k}")
+        if isinstance(v, bool):
+            v = Comment.PASS if v else Comment.NOT_PASSED
+        elif not isinstance(v, Comment):
+            raise InvalidInput(f"result of {k} must be a bool or a Comment, not {v!r}")
         out[_check_name(k)] = v
     return out
 
@@ -274,14 +355,18 @@ def round_half_up(value: Decimal) -> Decimal:
         raise InvalidInput(f"cannot round {value}: out of range") from None
 
 
-def term_average(regular: Sequence[Decimal], mid: Decimal, end: Decimal) -> Decimal:
-    """ĐTBmhk per TT 22/2021 Điều 9 k.1."""
-    if not regular:
-        raise InvalidScore("a term average needs at least one regular assessment")
+def term_average(regular: Sequence[Decimal], midterm: Decimal, final: Decimal) -> Decimal:
+    """ĐTBmhk per TT 22/2021 Điều 9 k.1, rounded half-up to one decimal.
+
+    ``regular`` are the recorded ĐĐGtx, ``midterm`` the ĐĐGgk and ``final`` the ĐĐGck.
+    """
+    if isinstance(regular, (str, bytes)) or not isinstance(regular, Sequence) or not regular:
+        raise InvalidScore("a term average needs a sequence of at least one regular score")
     tx = [_check_score(s, "regular score") for s in regular]
-    mid, end = _check_score(mid, "mid-term score"), _check_score(end, "end-of-term score")
+    gk = _check_score(midterm, "mid-term score")
+    ck = _check_score(final, "end-of-term score")
     # TT 22/2021 Điều 9 k.1: (TĐĐGtx + 2×ĐĐGgk + 3×ĐĐGck) / (số ĐĐGtx + 5).
-    return round_half_up((sum(tx, Decimal(0)) + 2 * mid + 3 * end) / (len(tx) + 5))
+    return round_half_up((sum(tx, Decimal(0)) + 2 * gk + 3 * ck) / (len(tx) + 5))
 
 
 def year_average(term1: Decimal, term2: Decimal) -> Decimal:
@@ -294,7 +379,7 @@ def year_average(term1: Decimal, term2: Decimal) -> Decimal:
 # --- regular assessment counts and comment subjects --------------------------------------------
 
 
-def regular_count(periods_per_year: int) -> int:
+def regular_score_count(periods_per_year: int) -> int:
     """Number of ĐĐGtx to record per term for a scored subject (TT 22/2021 Điều 6).
 
     Fewer than 35 periods counts as 35 [D].
@@ -305,6 +390,10 @@ def regular_count(periods_per_year: int) -> int:
     if periods <= 70:  # TT 22/2021 Điều 6: "trên 35 tiết đến 70 tiết/năm học: 03 ĐĐGtx"
         return 3
     return 4  # TT 22/2021 Điều 6: "trên 70 tiết/năm học: 04 ĐĐGtx"
+
+
+#: The earlier name of :func:`regular_score_count`, kept for existing callers.
+regular_count = regular_score_count
 
 
 def comment_regular_count() -> int:
@@ -408,19 +497,21 @@ def _sole_cause(
     return (low_scores or low_comments)[0]
 
 
-def learning_level(
+def assess_learning(
     scored: Mapping[str, Decimal],
-    commented: Mapping[str, Comment],
+    commented: Mapping[str, bool | Comment],
     *,
     adjust: bool = True,
     comment_subject_can_adjust: bool = True,
 ) -> LevelResult:
-    """Term or year learning level (TT 22/2021 Điều 9 k.2) with the k.3 adjustment.
+    """Term or year learning level (TT 22/2021 Điều 9 k.2) with the k.3 adjustment, in full.
 
     ``scored`` maps each scored subject to its ĐTBmhk (term) or ĐTBmcn (year); ``commented``
-    maps each comment subject to its term or year result. ``adjust=False`` skips Điều 9 k.3.
+    maps each comment subject to its term or year result: ``True`` or :attr:`Comment.PASS` for
+    Đạt, ``False`` or :attr:`Comment.NOT_PASSED` for Chưa đạt. ``adjust=False`` skips Điều 9 k.3.
     ``comment_subject_can_adjust`` [U] says whether a comment subject rated Chưa đạt can be the
-    "01 môn học" of k.3 (default ``True``).
+    "01 môn học" of k.3 (default ``True``). The result holds the level to record, the raw level of
+    the k.2 table, the subject that triggered k.3 (or ``None``) and the regulation.
     """
     s, c = _check_subjects(scored, commented)
     if not isinstance(adjust, bool) or not isinstance(comment_subject_can_adjust, bool):
@@ -441,12 +532,29 @@ def learning_level(
     return LevelResult(raw, raw, None)
 
 
+def learning_level(
+    scored: Mapping[str, Decimal],
+    commented: Mapping[str, bool | Comment],
+    *,
+    adjust: bool = True,
+    comment_subject_can_adjust: bool = True,
+) -> LearningLevel:
+    """The learning level to record (TT 22/2021 Điều 9 k.2, after the k.3 adjustment).
+
+    Same arguments as :func:`assess_learning`, which also reports the raw level and the subject
+    that triggered the adjustment.
+    """
+    return assess_learning(
+        scored, commented, adjust=adjust, comment_subject_can_adjust=comment_subject_can_adjust
+    ).level
+
+
 # --- conduct -------------------------------------------------------------------------------------
 
 _G, _F, _P, _N = Level.GOOD, Level.FAIR, Level.PASS, Level.NOT_PASSED
 
 #: TT 22/2021 Điều 8 k.2 b, keyed by (HK I, HK II); DOMAIN.md §1.6 row by row.
-_CONDUCT_YEAR: dict[tuple[Level, Level], Level] = {
+_CONDUCT_YEAR: dict[tuple[ConductLevel, ConductLevel], ConductLevel] = {
     # Tốt: HK II Tốt, HK I Khá or Tốt.
     (_G, _G): _G,
     (_F, _G): _G,
@@ -470,10 +578,10 @@ _CONDUCT_YEAR: dict[tuple[Level, Level], Level] = {
 }
 
 
-def conduct_year(term1: Level, term2: Level) -> Level:
+def conduct_year(term1: ConductLevel, term2: ConductLevel) -> ConductLevel:
     """Year conduct level from the two term levels (TT 22/2021 Điều 8 k.2 b)."""
-    _check_enum(term1, Level, "term I conduct")
-    _check_enum(term2, Level, "term II conduct")
+    _check_enum(term1, ConductLevel, "term I conduct")
+    _check_enum(term2, ConductLevel, "term II conduct")
     return _CONDUCT_YEAR[(term1, term2)]
 
 
@@ -481,7 +589,7 @@ def conduct_year(term1: Level, term2: Level) -> Level:
 
 
 def subjects_to_reassess(
-    scored: Mapping[str, Decimal], commented: Mapping[str, Comment]
+    scored: Mapping[str, Decimal], commented: Mapping[str, bool | Comment]
 ) -> list[str]:
     """Subjects of the summer re-assessment (TT 22/2021 Điều 14), in input order.
 
@@ -651,3 +759,82 @@ def primary_year_result(
     ):
         return PrimaryYearResult.COMPLETED
     return PrimaryYearResult.NOT_COMPLETED  # TT 27/2020 Điều 9: "các trường hợp còn lại"
+
+
+# --- staff evaluation (NĐ 233/2026) ---------------------------------------------------------------
+
+#: Most points for tiêu chí chung (NĐ 233/2026 [S]).
+EVALUATION_MAX_GENERAL = 30
+#: Most points for tiêu chí kết quả thực hiện nhiệm vụ (NĐ 233/2026 [S]).
+EVALUATION_MAX_PERFORMANCE = 70
+
+#: Least total points (of 100) for each level above Không hoàn thành nhiệm vụ (NĐ 233/2026 [S]).
+#: Read-only; pass ``thresholds=`` to :func:`evaluation_level` to use other floors.
+EVALUATION_THRESHOLDS: Mapping[EvaluationLevel, Decimal] = MappingProxyType(
+    {
+        EvaluationLevel.OUTSTANDING: Decimal(90),  # NĐ 233/2026 [S]: "từ 90 điểm trở lên"
+        EvaluationLevel.COMPLETED_WELL: Decimal(70),  # NĐ 233/2026 [S]: 70 to < 90
+        EvaluationLevel.COMPLETED: Decimal(50),  # NĐ 233/2026 [S]: 50 to < 70
+    }
+)
+
+_RATED = (EvaluationLevel.OUTSTANDING, EvaluationLevel.COMPLETED_WELL, EvaluationLevel.COMPLETED)
+
+
+def _check_points(value: object, what: str, *, maximum: int) -> Decimal:
+    """Return ``value`` as a Decimal if it is an int or finite Decimal in 0–``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise InvalidInput(f"{what} must be an integer or a Decimal, not {value!r}")
+    d = Decimal(value)
+    if not d.is_finite():
+        raise InvalidInput(f"{what} is not a finite number: {value}")
+    if not 0 <= d <= maximum:
+        raise InvalidInput(f"{what} {value} outside 0–{maximum} (NĐ 233/2026)")
+    return d
+
+
+def _check_thresholds(thresholds: object) -> dict[EvaluationLevel, Decimal]:
+    if not isinstance(thresholds, Mapping):
+        raise InvalidInput("thresholds must be a mapping of EvaluationLevel to points")
+    out = dict(EVALUATION_THRESHOLDS)
+    for level, points in thresholds.items():
+        if level not in _RATED:
+            raise InvalidInput(f"no threshold can be set for {level!r}")
+        out[level] = _check_points(points, f"threshold of {level.label}", maximum=100)
+    floors = [out[level] for level in _RATED]
+    if not floors[0] > floors[1] > floors[2]:
+        raise InvalidInput(f"thresholds must decrease strictly from best to worst: {floors}")
+    return out
+
+
+def evaluation_level(
+    general: Decimal | int,
+    performance: Decimal | int,
+    *,
+    disciplined: bool = False,
+    violation: bool = False,
+    thresholds: Mapping[EvaluationLevel, Decimal | int] = EVALUATION_THRESHOLDS,
+) -> EvaluationLevel:
+    """Annual xếp loại chất lượng of a viên chức (NĐ 233/2026/NĐ-CP, every rule [S]).
+
+    ``general`` is the tiêu chí chung score (0–30), ``performance`` the kết quả thực hiện nhiệm vụ
+    score (0–70); the level follows their total on the 100-point scale. ``disciplined`` (khiển
+    trách or higher in the year for task-related violations) or ``violation`` (concluded
+    ideological or ethical violations; for managers, corruption in their unit) give Không hoàn
+    thành nhiệm vụ whatever the points. ``thresholds`` overrides some or all floors of
+    :data:`EVALUATION_THRESHOLDS`; they must decrease strictly. The result's ``regulation`` is
+    :data:`REGULATION_ND233`.
+    """
+    g = _check_points(general, "general criteria points", maximum=EVALUATION_MAX_GENERAL)
+    perf = _check_points(performance, "performance points", maximum=EVALUATION_MAX_PERFORMANCE)
+    if not isinstance(disciplined, bool) or not isinstance(violation, bool):
+        raise InvalidInput("disciplined and violation must be bool")
+    floors = _check_thresholds(thresholds)
+    # NĐ 233/2026 [S]: discipline or a concluded violation → Không hoàn thành nhiệm vụ.
+    if disciplined or violation:
+        return EvaluationLevel.NOT_COMPLETED
+    total = g + perf  # NĐ 233/2026 [S]: tiêu chí chung ≤ 30 + kết quả ≤ 70 = thang 100
+    for level in _RATED:
+        if total >= floors[level]:
+            return level
+    return EvaluationLevel.NOT_COMPLETED  # NĐ 233/2026 [S]: "dưới 50 điểm"

@@ -17,11 +17,16 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger, Settings, Trust
-from ledger.domain import PRINCIPAL, staff_id
+from ledger.catalog import THCS_PLAN
+from ledger.domain import PRINCIPAL, SCORED, staff_id
 from signing.keys import SoftwareSigner
 from signing.pki import DemoPKI, StaffSpec, create_demo_pki
 
 SCHOOL_CODE = "79000999"
+SCHOOL_YEAR = "2025-2026"
+CLASS_NAME = "6A1"
+#: The fixture's plan: the THCS plan plus subjects older tests write to.
+TEST_PLAN = {**THCS_PLAN, **{s: (70, SCORED) for s in ("Hóa học", "Sinh học")}}
 PG_ADMIN_URL = os.environ.get("SOCAI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SOCAI_REQUIRE_POSTGRES") == "1"
 
@@ -133,7 +138,65 @@ def build_school(settings: Settings, pki: DemoPKI, trust: Trust) -> School:
         sid = ledger.open_staff_file(principal, code, "Giáo viên")
         ledger.register_certificate(principal, sid, pki.staff[code])
         teachers[code] = pki.signer_for(code)
+    # A school year with one class whose every subject every teacher may assess, and
+    # GV001 as its GVCN: tests of other rules need not set assignments up. Authority
+    # tests build their own, narrower assignments.
+    ledger.open_school_year(principal, SCHOOL_YEAR)
+    ledger.open_class(principal, SCHOOL_YEAR, CLASS_NAME, 6)
+    ledger.plan_subjects(principal, SCHOOL_YEAR, CLASS_NAME, TEST_PLAN)
+    for code in teachers:
+        for subject in TEST_PLAN:
+            ledger.assign_teaching(
+                principal, staff_id(SCHOOL_CODE, code), SCHOOL_YEAR, CLASS_NAME, subject
+            )
+    ledger.assign_homeroom(principal, staff_id(SCHOOL_CODE, "GV001"), SCHOOL_YEAR, CLASS_NAME)
     return School(ledger, settings, pki, school, seal, principal, teachers)
+
+
+def prepare_class(
+    ledger: Ledger,
+    principal: SoftwareSigner,
+    teachers: list[uuid.UUID],
+    class_name: str = CLASS_NAME,
+    grade: int = 6,
+) -> None:
+    """Open the school year and a class with the test plan; let ``teachers`` assess it all."""
+    from ledger.domain import School as SchoolRecord
+    from ledger.domain import school_year_id
+
+    owner = ledger.load(ledger.actor(principal).owner, object)
+    school = getattr(owner, "school", None) or owner.id  # type: ignore[attr-defined]
+    assert ledger.load(school, SchoolRecord)
+    if not ledger.exists(school_year_id(school, SCHOOL_YEAR)):
+        ledger.open_school_year(principal, SCHOOL_YEAR)
+    ledger.open_class(principal, SCHOOL_YEAR, class_name, grade)
+    ledger.plan_subjects(principal, SCHOOL_YEAR, class_name, TEST_PLAN)
+    for staff in teachers:
+        ledger.assign_teachings(principal, staff, SCHOOL_YEAR, [(class_name, x) for x in TEST_PLAN])
+
+
+def allow_subjects(s: School, subjects: list[str], class_name: str = CLASS_NAME) -> None:
+    """Plan extra scored subjects in the fixture's class and let every teacher assess them."""
+    s.ledger.plan_subjects(
+        s.principal, SCHOOL_YEAR, class_name, {x: (70, SCORED) for x in subjects}
+    )
+    for code in s.teachers:
+        pairs = [(class_name, x) for x in subjects]
+        s.ledger.assign_teachings(s.principal, s.staff(code), SCHOOL_YEAR, pairs)
+
+
+def allow_teacher(s: School, staff: uuid.UUID, class_name: str = CLASS_NAME) -> None:
+    """Let another staff member assess every subject of the fixture's class."""
+    pairs = [(class_name, x) for x in TEST_PLAN]
+    s.ledger.assign_teachings(s.principal, staff, SCHOOL_YEAR, pairs)
+
+
+def open_class(s: School, class_name: str, grade: int = 6) -> None:
+    """Open another class in the fixture's school year, with the fixture's plan and teachers."""
+    s.ledger.open_class(s.principal, SCHOOL_YEAR, class_name, grade)
+    s.ledger.plan_subjects(s.principal, SCHOOL_YEAR, class_name, TEST_PLAN)
+    for code in s.teachers:
+        allow_teacher(s, s.staff(code), class_name)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from signing.algorithms import Algorithm
 from signing.errors import KeyMismatch
 from signing.keys import SoftwareSigner, certificate_fingerprint, load_private_key
 from signing.pki import DemoPKI, StaffSpec, create_demo_pki
-from tests.conftest import PASSPHRASE, School
+from tests.conftest import PASSPHRASE, School, allow_teacher
 
 
 def unique_code(prefix: str = "GVX") -> str:
@@ -193,6 +193,7 @@ def test_signing_with_certificate_outside_validity_is_refused(school: School, wh
     try:
         sid = lax.open_staff_file(school.principal, code, "Giáo viên")
         lax.register_certificate(school.principal, sid, cert)
+        allow_teacher(school, sid)
         signer = school.pki.signer_for(code)
         with writes_nothing(lax), pytest.raises(SignerNotValid):
             lax.record_score(signer, rid, "Toán", 1, "tx", "7.0")

@@ -28,6 +28,7 @@ from signing.csr import csr_for_token
 from signing.keys import SoftwareSigner, load_certificate, load_private_key
 from signing.pkcs11 import Pkcs11Signer, Pkcs11Token
 from signing.pki import DemoPKI, StaffSpec, create_demo_pki, verify_certificate_path
+from tests.conftest import prepare_class
 from tests.integration.softhsm import (
     SoftHSMToken,
     softhsm_fixture,  # noqa: F401
@@ -151,6 +152,7 @@ def test_issue_from_token_csr_then_register_and_sign(
         assert pki_opened is not None
         try:
             principal = pki_opened.signer_for("HT001")
+            prepare_class(ledger, principal, [ledger.actor(Pkcs11Signer(token, label, cert)).owner])
             ledger.enrol_student(principal, "HS79000701TOKEN", "2025-2026", 6, "6A1")
             signer = Pkcs11Signer(token, label, cert)
             ledger.record_score(signer, student_id("HS79000701TOKEN"), "Toán", 1, "tx", "9.5")
@@ -350,6 +352,7 @@ def test_pkcs12_from_a_foreign_ca(
     ledger, pki = open_ledger(Settings(data))
     assert pki is not None
     try:
+        prepare_class(ledger, pki.signer_for("HT001"), [ledger.actor(signer).owner])
         ledger.enrol_student(pki.signer_for("HT001"), "HS79000701NGOAI", "2025-2026", 6, "6A1")
         ledger.record_score(signer, student_id("HS79000701NGOAI"), "Toán", 1, "tx", "7.0")
     finally:

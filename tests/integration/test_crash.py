@@ -31,7 +31,7 @@ from ledger.application import Ledger
 from ledger.audit import audit
 from ledger.domain import StudentRecord
 from signing.keys import PASSPHRASE_ENV
-from tests.conftest import PASSPHRASE, School
+from tests.conftest import PASSPHRASE, School, open_class
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("SOCAI_CRASH_ROUNDS", "50"))
@@ -150,6 +150,7 @@ def test_sigkill_loses_no_acknowledged_event(school: School, tmp_path: Path) -> 
     print(f"crash test seed: SOCAI_CRASH_SEED={seed} ({school.settings.backend})")
     rng = random.Random(seed)
     ledger = school.ledger
+    open_class(school, "7A2", 7)
     students = [
         ledger.enrol_student(school.principal, f"HS{i:04d}", "2025-2026", 7, "7A2")
         for i in range(STUDENTS)

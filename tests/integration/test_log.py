@@ -7,7 +7,7 @@ import threading
 from ledger.application import Ledger
 from ledger.log import leaf_hash_of
 from signing import merkle
-from tests.conftest import School
+from tests.conftest import School, open_class
 
 
 def reference_hashes(ledger: Ledger) -> list[bytes]:
@@ -86,6 +86,7 @@ def test_followers_racing_never_skip_or_duplicate(school: School) -> None:
 
 def test_log_grows_consistently(school: School) -> None:
     add_scores(school, 3)
+    open_class(school, "6A2")
     log = school.ledger.transparency_log
     old_size = log.catch_up()
     old_root = log.root()
@@ -95,7 +96,7 @@ def test_log_grows_consistently(school: School) -> None:
     ]
     assert add_scores_more
     new_size = log.catch_up()
-    assert new_size == old_size + 9
+    assert new_size == old_size + 18  # each enrolment: Enrolled and the class's StudentJoined
     merkle.verify_consistency(
         old_size, new_size, log.consistency_proof(old_size, new_size), old_root, log.root()
     )
@@ -129,4 +130,4 @@ def test_unlogged_events_are_caught_up_in_order(school: School) -> None:
     assert school.ledger.transparency_log.root() == merkle.root_from_hashes(hashes)
     # And from then on inserts log themselves again.
     school.ledger.enrol_student(school.principal, "HS-NEXT", "2025-2026", 6, "6A1")
-    assert school.ledger.transparency_log.size == len(hashes) + 1
+    assert school.ledger.transparency_log.size == len(hashes) + 2  # Enrolled, StudentJoined

@@ -47,7 +47,7 @@ from signing.keys import (
 )
 from signing.pkcs11 import Pkcs11Signer, Pkcs11Token, TokenKeyType
 from signing.pki import DemoPKI, StaffSpec, create_demo_pki, verify_certificate_path
-from tests.conftest import PASSPHRASE, School
+from tests.conftest import PASSPHRASE, School, allow_teacher
 from tests.integration.softhsm import (
     SoftHSMToken,
     find_module,
@@ -553,6 +553,7 @@ def test_ledger_accepts_events_signed_in_the_token(school: School, token: Pkcs11
     )
     staff = school.ledger.open_staff_file(school.principal, "GV900", "Giáo viên")
     school.ledger.register_certificate(school.principal, staff, cert)
+    allow_teacher(school, staff)
     signer = Pkcs11Signer(token, label, cert)
     student = school.ledger.enrol_student(school.principal, "HS9001", "2025-2026", 6, "6A1")
     v = school.ledger.record_score(signer, student, "Toán", 1, "tx", "8.5")

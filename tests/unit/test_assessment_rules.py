@@ -24,6 +24,7 @@ from ledger.assessment import (
     PrimaryYearResult,
     Promotion,
     QualityLevel,
+    assess_learning,
     award,
     comment_regular_count,
     comment_term_result,
@@ -177,9 +178,10 @@ def test_averages_refuse_out_of_domain_scores(bad: Decimal) -> None:
 def test_learning_level_table(
     scored: tuple[str, ...], commented: tuple[Comment, ...], want: Level
 ) -> None:
-    result = learning_level(scores(*scored), comments(*commented))
+    result = assess_learning(scores(*scored), comments(*commented))
     assert result == LevelResult(want, want, None)
     assert result.regulation == REGULATION_TT22
+    assert learning_level(scores(*scored), comments(*commented)) is want
 
 
 # --- §1.5 k.3 adjustment -------------------------------------------------------------------------
@@ -187,7 +189,7 @@ def test_learning_level_table(
 
 def test_k3_one_scored_subject_at_six_is_only_one_level() -> None:
     # Tốt except s7 = 6.0: Khá holds (every S ≥ 5.0, 6 S ≥ 6.5), one level down, no adjustment.
-    result = learning_level(scores(*GOOD_SCORES[:-1], "6.0"), comments(*ALL_COMMENTS_OK))
+    result = assess_learning(scores(*GOOD_SCORES[:-1], "6.0"), comments(*ALL_COMMENTS_OK))
     assert result == LevelResult(F, F, None)
 
 
@@ -200,27 +202,27 @@ def test_k3_one_scored_subject_at_six_is_only_one_level() -> None:
     ],
 )
 def test_k3_tot_but_for_one_scored_subject_becomes_kha(low: str, raw: Level) -> None:
-    result = learning_level(scores(*GOOD_SCORES[:-1], low), comments(*ALL_COMMENTS_OK))
+    result = assess_learning(scores(*GOOD_SCORES[:-1], low), comments(*ALL_COMMENTS_OK))
     assert result == LevelResult(F, raw, "s7")
 
 
 def test_k3_tot_but_for_one_comment_subject() -> None:
     # Tốt scores, c2 Chưa đạt: Đạt allows one C Chưa đạt, so raw Đạt, two below Tốt.
     s, c = scores(*GOOD_SCORES), comments(OK, OK, NO, OK)
-    assert learning_level(s, c) == LevelResult(F, P, "c2")
+    assert assess_learning(s, c) == LevelResult(F, P, "c2")
     # [U] reading where a comment subject is not "01 môn học" for k.3.
-    assert learning_level(s, c, comment_subject_can_adjust=False) == LevelResult(P, P, None)
+    assert assess_learning(s, c, comment_subject_can_adjust=False) == LevelResult(P, P, None)
 
 
 def test_k3_kha_but_for_one_scored_subject_becomes_dat() -> None:
     # Khá except s7 = 3.0: Đạt fails (a subject < 3.5), raw Chưa đạt, two below Khá → Đạt.
     # Tốt cannot be reached by one subject: six subjects are below 6.5.
-    result = learning_level(scores(*FAIR_SCORES[:-1], "3.0"), comments(*ALL_COMMENTS_OK))
+    result = assess_learning(scores(*FAIR_SCORES[:-1], "3.0"), comments(*ALL_COMMENTS_OK))
     assert result == LevelResult(P, N, "s7")
 
 
 def test_k3_kha_but_for_one_comment_subject_is_only_one_level() -> None:
-    result = learning_level(scores(*FAIR_SCORES), comments(NO, OK))
+    result = assess_learning(scores(*FAIR_SCORES), comments(NO, OK))
     assert result == LevelResult(P, P, None)
 
 
@@ -238,12 +240,12 @@ def test_k3_kha_but_for_one_comment_subject_is_only_one_level() -> None:
 def test_k3_does_not_apply(
     scored: tuple[str, ...], commented: tuple[Comment, ...], raw: Level
 ) -> None:
-    assert learning_level(scores(*scored), comments(*commented)) == LevelResult(raw, raw, None)
+    assert assess_learning(scores(*scored), comments(*commented)) == LevelResult(raw, raw, None)
 
 
 def test_k3_can_be_switched_off() -> None:
     s, c = scores(*GOOD_SCORES[:-1], "3.0"), comments(*ALL_COMMENTS_OK)
-    assert learning_level(s, c, adjust=False) == LevelResult(N, N, None)
+    assert assess_learning(s, c, adjust=False) == LevelResult(N, N, None)
 
 
 @pytest.mark.parametrize(
@@ -584,7 +586,7 @@ flags = st.booleans()
 def test_result_is_consistent_and_stamped(
     scored: dict[str, Decimal], commented: dict[str, Comment], adjust: bool, by_comment: bool
 ) -> None:
-    r = learning_level(scored, commented, adjust=adjust, comment_subject_can_adjust=by_comment)
+    r = assess_learning(scored, commented, adjust=adjust, comment_subject_can_adjust=by_comment)
     assert r.regulation == REGULATION_TT22
     assert r.level.rank >= r.raw_level.rank
     assert (r.adjusted_by_subject is None) == (r.level is r.raw_level)
@@ -603,7 +605,7 @@ def test_raising_a_score_never_lowers_the_level(
     by_comment: bool,
 ) -> None:
     def level(s: dict[str, Decimal], c: dict[str, Comment]) -> int:
-        return learning_level(s, c, adjust=adjust, comment_subject_can_adjust=by_comment).level.rank
+        return learning_level(s, c, adjust=adjust, comment_subject_can_adjust=by_comment).rank
 
     before = level(scored, commented)
     if scored:
@@ -642,7 +644,7 @@ def test_only_ledger_errors_on_any_decimal(values: list[Decimal], lv: Level) -> 
 def test_in_range_decimals_accepted_iff_one_decimal(value: Decimal) -> None:
     one_decimal = value == value.quantize(Decimal("0.1"))
     try:
-        result = learning_level({"Toán": value}, {})
+        result = assess_learning({"Toán": value}, {})
     except InvalidScore:
         assert not one_decimal
     else:

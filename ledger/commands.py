@@ -1,0 +1,849 @@
+"""The school's commands: school years, staff files, assignments and the học bạ.
+
+Every command takes the acting person's :class:`~signing.keys.Signer` first. It
+validates its input, loads the aggregates it touches, asks
+:func:`ledger.authority.check` whether the certificate's owner may cause the
+event, and only then triggers events and saves them in one signed batch. A
+refused command writes nothing.
+
+:class:`SchoolCommands` is mixed into :class:`ledger.application.Ledger`; it
+relies on the ledger's ``load``, ``save``, ``exists``, ``actor`` and ``vault``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger import assessment as rules
+from ledger import authority
+from ledger.domain import (
+    COMMENTED,
+    DISCIPLINE_FORMS,
+    LEVELS,
+    POSITIONS,
+    SCORE_KINDS,
+    SCORED,
+    School,
+    SchoolYear,
+    StaffFile,
+    StudentRecord,
+    school_year_id,
+)
+from ledger.errors import (
+    AlreadyExists,
+    Incomplete,
+    InvalidInput,
+    NotAuthorized,
+    RecordNotFound,
+    TermClosed,
+)
+from ledger.results import AFTER_SUMMER, YEAR, missing_for_term, year_result
+
+if TYPE_CHECKING:
+    from ledger.store import RegisteredCertificate
+    from ledger.vault import Vault
+    from signing.keys import Signer
+
+T = TypeVar("T")
+
+#: Longest free text kept in an event (remarks, reasons, decisions).
+MAX_TEXT = 2000
+
+
+class SchoolCommands:
+    """Commands of the school domain (mixed into the ledger application)."""
+
+    if TYPE_CHECKING:
+
+        def load(self, record: UUID, cls: type[T]) -> T: ...
+        def save(self, *objs: Any, **kwargs: Any) -> Any: ...
+        def exists(self, record: UUID) -> bool: ...
+        def actor(self, signer: Signer) -> RegisteredCertificate: ...
+        @property
+        def vault(self) -> Vault: ...
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _owner(self, signer: Signer) -> tuple[UUID, School | StaffFile]:
+        entry = self.actor(signer)
+        try:
+            owner: object = self.load(entry.owner, Aggregate)
+        except RecordNotFound:
+            raise NotAuthorized("the certificate's owner has no record") from None
+        if not isinstance(owner, (School, StaffFile)):
+            raise NotAuthorized("the certificate's owner is neither a school nor a staff file")
+        return entry.owner, owner
+
+    def _authorise(
+        self,
+        signer: Signer,
+        name: str,
+        fields: Mapping[str, Any],
+        target: object,
+        year: SchoolYear | None = None,
+    ) -> UUID:
+        by, owner = self._owner(signer)
+        authority.check(name, fields, owner, target, year)
+        return by
+
+    def _year(self, school: UUID, school_year: str) -> SchoolYear:
+        try:
+            return self.load(school_year_id(school, school_year), SchoolYear)
+        except RecordNotFound:
+            raise InvalidInput(f"school year {school_year} is not opened in this school") from None
+
+    def _year_of(self, record: StudentRecord) -> SchoolYear | None:
+        try:
+            return self.load(school_year_id(record.school, record.school_year), SchoolYear)
+        except RecordNotFound:
+            return None
+
+    def _school_of(self, signer: Signer) -> UUID:
+        _, owner = self._owner(signer)
+        return owner.id if isinstance(owner, School) else owner.school
+
+    # -- school years ----------------------------------------------------------
+
+    def open_school_year(self, actor: Signer, school_year: str, level: str = "THCS") -> UUID:
+        """Open a school year (năm học ``2025-2026``) for the actor's school."""
+        _year_text(school_year)
+        if level not in LEVELS:
+            raise InvalidInput(f"level must be one of {', '.join(LEVELS)}")
+        school = self._school_of(actor)
+        code = self.load(school, School).code
+        fields = {"school": school, "school_code": code, "school_year": school_year}
+        by = self._authorise(actor, "Opened", fields, None)
+        year = SchoolYear(
+            school=school, school_code=code, school_year=school_year, level=level, by=by
+        )
+        if self.exists(year.id):
+            raise AlreadyExists(f"school year {school_year} is already opened")
+        self.save(year, signer=actor)
+        return year.id
+
+    def open_class(self, actor: Signer, school_year: str, class_name: str, grade: int) -> None:
+        """Open a class of ``grade`` in the school year."""
+        _text(class_name=class_name)
+        year = self._year(self._school_of(actor), school_year)
+        lo, hi = {"TH": (1, 5), "THCS": (6, 9), "THPT": (10, 12)}[year.level]
+        if isinstance(grade, bool) or not isinstance(grade, int) or not lo <= grade <= hi:
+            raise InvalidInput(f"grade must be {lo}–{hi} at {year.level}, not {grade!r}")
+        if class_name in year.classes:
+            raise AlreadyExists(f"class {class_name} is already opened in {school_year}")
+        by = self._authorise(actor, "ClassOpened", {}, year)
+        year.open_class(class_name=class_name, grade=grade, by=by)
+        self.save(year, signer=actor)
+
+    def plan_subjects(
+        self,
+        actor: Signer,
+        school_year: str,
+        class_name: str,
+        subjects: Mapping[str, tuple[int, str]],
+    ) -> None:
+        """Set the class's subject plan: subject -> (periods per year, SCORED or COMMENTED)."""
+        year = self._year(self._school_of(actor), school_year)
+        if class_name not in year.classes:
+            raise InvalidInput(f"class {class_name} is not opened in {school_year}")
+        if not subjects:
+            raise InvalidInput("a plan needs at least one subject")
+        by = self._authorise(actor, "SubjectPlanned", {}, year)
+        for subject, (periods, assessed) in subjects.items():
+            _text(subject=subject)
+            if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= 400:
+                raise InvalidInput(f"periods per year of {subject} must be 1–400")
+            if assessed not in (SCORED, COMMENTED):
+                raise InvalidInput(f"{subject} must be assessed {SCORED!r} or {COMMENTED!r}")
+            if subject in year.plans.get(class_name, {}):
+                raise AlreadyExists(f"{subject} is already planned for {class_name}")
+            year.plan_subject(
+                class_name=class_name,
+                subject=subject,
+                periods_per_year=periods,
+                assessed=assessed,
+                by=by,
+            )
+        self.save(year, signer=actor)
+
+    def close_term(self, actor: Signer, school_year: str, class_name: str, term: int) -> None:
+        """Close a term for a class: refused while any student misses a required entry."""
+        _term(term)
+        year = self._year(self._school_of(actor), school_year)
+        if class_name not in year.classes:
+            raise InvalidInput(f"class {class_name} is not opened in {school_year}")
+        if year.is_closed(class_name, term):
+            raise AlreadyExists(f"term {term} of {class_name} is already closed")
+        by = self._authorise(actor, "TermClosed", {}, year)
+        missing = []
+        for student in sorted(year.rosters.get(class_name, set())):
+            record = self.load(student, StudentRecord)
+            gaps = missing_for_term(record, year, class_name, term)
+            missing += [f"{record.student_code}: {g}" for g in gaps]
+        if missing:
+            shown = "; ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
+            raise Incomplete(f"cannot close term {term} of {class_name}: {shown}")
+        year.close_term(class_name=class_name, term=term, by=by)
+        self.save(year, signer=actor)
+
+    # -- staff files -------------------------------------------------------------
+
+    def _staff(
+        self, actor: Signer, staff: UUID, name: str, fields: Mapping[str, Any]
+    ) -> tuple[StaffFile, UUID]:
+        staff_file = self.load(staff, StaffFile)
+        by = self._authorise(actor, name, fields, staff_file)
+        return staff_file, by
+
+    def appoint(self, actor: Signer, staff: UUID, position: str, decision: str) -> None:
+        """Appoint a staff member (Hiệu trưởng, Phó hiệu trưởng, Cán bộ tổ chức)."""
+        if position not in POSITIONS:
+            raise InvalidInput(f"position must be one of {', '.join(POSITIONS)}")
+        _text(decision=decision)
+        staff_file, by = self._staff(actor, staff, "Appointed", {})
+        if position in staff_file.positions:
+            raise AlreadyExists(f"{staff_file.staff_code} already holds {position}")
+        staff_file.appoint(position=position, decision=decision, by=by)
+        self.save(staff_file, signer=actor)
+
+    def end_appointment(self, actor: Signer, staff: UUID, position: str, decision: str) -> None:
+        _text(decision=decision)
+        staff_file, by = self._staff(actor, staff, "AppointmentEnded", {})
+        if position not in staff_file.positions:
+            raise InvalidInput(f"{staff_file.staff_code} does not hold {position}")
+        staff_file.end_appointment(position=position, decision=decision, by=by)
+        self.save(staff_file, signer=actor)
+
+    def assign_teaching(
+        self, actor: Signer, staff: UUID, school_year: str, class_name: str, subject: str
+    ) -> None:
+        """Assign a teacher to a class and subject (phân công giảng dạy) for a school year."""
+        self.assign_teachings(actor, staff, school_year, [(class_name, subject)])
+
+    def assign_teachings(
+        self,
+        actor: Signer,
+        staff: UUID,
+        school_year: str,
+        assignments: Sequence[tuple[str, str]],
+    ) -> None:
+        """Assign a teacher to several (class, subject) pairs in one signed save."""
+        if not assignments:
+            raise InvalidInput("nothing to assign")
+        staff_file, by = self._staff(actor, staff, "TeachingAssigned", {})
+        if not staff_file.active:
+            raise InvalidInput(f"{staff_file.staff_code} no longer works at this school")
+        year = self._year(staff_file.school, school_year)
+        for class_name, subject in assignments:
+            if subject not in year.plans.get(class_name, {}):
+                raise InvalidInput(
+                    f"{subject} is not in the plan of class {class_name} ({school_year})"
+                )
+            if staff_file.teaches(school_year, class_name, subject):
+                raise AlreadyExists(
+                    f"{staff_file.staff_code} already teaches {subject} in {class_name}"
+                )
+            staff_file.assign_teaching(
+                school_year=school_year, class_name=class_name, subject=subject, by=by
+            )
+        self.save(staff_file, signer=actor)
+
+    def unassign_teaching(
+        self, actor: Signer, staff: UUID, school_year: str, class_name: str, subject: str
+    ) -> None:
+        staff_file, by = self._staff(actor, staff, "TeachingUnassigned", {})
+        if not staff_file.teaches(school_year, class_name, subject):
+            raise InvalidInput(f"{staff_file.staff_code} does not teach {subject} in {class_name}")
+        staff_file.unassign_teaching(
+            school_year=school_year, class_name=class_name, subject=subject, by=by
+        )
+        self.save(staff_file, signer=actor)
+
+    def assign_homeroom(
+        self, actor: Signer, staff: UUID, school_year: str, class_name: str
+    ) -> None:
+        """Make a teacher the homeroom teacher (GVCN) of a class for a school year."""
+        staff_file, by = self._staff(actor, staff, "HomeroomAssigned", {})
+        year = self._year(staff_file.school, school_year)
+        if class_name not in year.classes:
+            raise InvalidInput(f"class {class_name} is not opened in {school_year}")
+        if not staff_file.active:
+            raise InvalidInput(f"{staff_file.staff_code} no longer works at this school")
+        staff_file.assign_homeroom(school_year=school_year, class_name=class_name, by=by)
+        self.save(staff_file, signer=actor)
+
+    def unassign_homeroom(
+        self, actor: Signer, staff: UUID, school_year: str, class_name: str
+    ) -> None:
+        staff_file, by = self._staff(actor, staff, "HomeroomUnassigned", {})
+        if not staff_file.is_homeroom(school_year, class_name):
+            raise InvalidInput(f"{staff_file.staff_code} is not the GVCN of {class_name}")
+        staff_file.unassign_homeroom(school_year=school_year, class_name=class_name, by=by)
+        self.save(staff_file, signer=actor)
+
+    def record_staff_identity(
+        self, actor: Signer, staff: UUID, identity: Mapping[str, str]
+    ) -> None:
+        """Record a staff member's identity (sơ yếu lý lịch fields), encrypted for them."""
+        staff_file, by = self._staff(actor, staff, "IdentityRecorded", {})
+        sealed = self.vault.seal(staff, identity)
+        staff_file.record_identity(identity=sealed.ciphertext, commitment=sealed.commitment, by=by)
+        self.save(staff_file, signer=actor)
+
+    def appoint_title(
+        self, actor: Signer, staff: UUID, title: str, rank: str, code: str, decision: str
+    ) -> None:
+        """Chức danh nghề nghiệp, hạng and mã số (NĐ 93/2026; codes are [U] data)."""
+        _text(title=title, rank=rank, code=code, decision=decision)
+        staff_file, by = self._staff(actor, staff, "TitleAppointed", {})
+        staff_file.appoint_title(title=title, rank=rank, code=code, decision=decision, by=by)
+        self.save(staff_file, signer=actor)
+
+    def raise_salary_step(
+        self,
+        actor: Signer,
+        staff: UUID,
+        step: int,
+        coefficient: object,
+        effective: str,
+        decision: str,
+    ) -> None:
+        """Bậc lương, hệ số lương and ngày hưởng (diễn biến lương)."""
+        _text(effective=effective, decision=decision)
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 20:
+            raise InvalidInput("salary step must be 1–20")
+        coef = _decimal(coefficient, "coefficient", Decimal("0.01"), Decimal("20"))
+        staff_file, by = self._staff(actor, staff, "SalaryStepRaised", {})
+        staff_file.raise_salary_step(
+            step=step, coefficient=coef, effective=effective, decision=decision, by=by
+        )
+        self.save(staff_file, signer=actor)
+
+    def record_training(
+        self,
+        actor: Signer,
+        staff: UUID,
+        course: str,
+        institution: str,
+        qualification: str,
+        completed_on: str,
+    ) -> None:
+        _text(course=course, institution=institution, qualification=qualification)
+        _text(completed_on=completed_on)
+        staff_file, by = self._staff(actor, staff, "TrainingCompleted", {})
+        staff_file.complete_training(
+            course=course,
+            institution=institution,
+            qualification=qualification,
+            completed_on=completed_on,
+            by=by,
+        )
+        self.save(staff_file, signer=actor)
+
+    def grant_staff_award(
+        self, actor: Signer, staff: UUID, award: str, decision: str, school_year: str
+    ) -> None:
+        _text(award=award, decision=decision)
+        _year_text(school_year)
+        staff_file, by = self._staff(actor, staff, "AwardGranted", {})
+        staff_file.grant_award(award=award, decision=decision, school_year=school_year, by=by)
+        self.save(staff_file, signer=actor)
+
+    def impose_discipline(
+        self, actor: Signer, staff: UUID, form: str, decision: str, school_year: str
+    ) -> None:
+        """Kỷ luật (NĐ 234/2026 [S]): recorded in the file and weighed in the evaluation."""
+        if form not in DISCIPLINE_FORMS:
+            raise InvalidInput(f"form must be one of {', '.join(DISCIPLINE_FORMS)}")
+        _text(decision=decision)
+        _year_text(school_year)
+        staff_file, by = self._staff(actor, staff, "DisciplineImposed", {})
+        staff_file.impose_discipline(form=form, decision=decision, school_year=school_year, by=by)
+        self.save(staff_file, signer=actor)
+
+    def record_evaluation(
+        self, actor: Signer, staff: UUID, school_year: str, general: object, performance: object
+    ) -> str:
+        """Annual evaluation (NĐ 233/2026 [S]); returns the level recorded."""
+        _year_text(school_year)
+        staff_file, by = self._staff(actor, staff, "AnnualEvaluationRecorded", {})
+        g = _decimal(general, "general points", Decimal(0), Decimal(rules.EVALUATION_MAX_GENERAL))
+        p = _decimal(
+            performance, "performance points", Decimal(0), Decimal(rules.EVALUATION_MAX_PERFORMANCE)
+        )
+        level = rules.evaluation_level(g, p, disciplined=school_year in staff_file.disciplines)
+        if school_year in staff_file.evaluations:
+            raise AlreadyExists(f"{staff_file.staff_code} is already evaluated for {school_year}")
+        staff_file.record_evaluation(
+            school_year=school_year,
+            general=g,
+            performance=p,
+            level=level.value,
+            regulation=rules.REGULATION_ND233,
+            by=by,
+        )
+        self.save(staff_file, signer=actor)
+        return level.value
+
+    def transfer_staff(
+        self, actor: Signer, staff: UUID, to_school_code: str, decision: str
+    ) -> None:
+        """Điều động / thuyên chuyển: the person leaves; their posts and assignments end."""
+        _text(to_school_code=to_school_code, decision=decision)
+        staff_file, by = self._staff(actor, staff, "Transferred", {})
+        if not staff_file.active:
+            raise InvalidInput(f"{staff_file.staff_code} already left this school")
+        staff_file.transfer(to_school_code=to_school_code, decision=decision, by=by)
+        self.save(staff_file, signer=actor)
+
+    # -- enrolment and transfer ------------------------------------------------------
+
+    def enrol_student(
+        self,
+        actor: Signer,
+        student_code: str,
+        school_year: str,
+        grade: int,
+        class_name: str,
+        identity: Mapping[str, str] | None = None,
+    ) -> UUID:
+        """Enrol a student (mã học sinh) in an opened class; ``identity`` is encrypted."""
+        _text(student_code=student_code, school_year=school_year, class_name=class_name)
+        if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 12:
+            raise InvalidInput(f"grade must be 1–12, not {grade!r}")
+        school = self._school_of(actor)
+        year = self._year(school, school_year)
+        if year.classes.get(class_name) != grade:
+            raise InvalidInput(
+                f"class {class_name} of grade {grade} is not opened in {school_year}"
+            )
+        fields = {"school": school}
+        by = self._authorise(actor, "Enrolled", fields, None)
+        record = StudentRecord(
+            student_code=student_code,
+            school=school,
+            school_year=school_year,
+            grade=grade,
+            class_name=class_name,
+            by=by,
+        )
+        if self.exists(record.id):
+            raise AlreadyExists(f"student {student_code} is already enrolled")
+        if identity is not None:
+            sealed = self.vault.seal(record.id, identity)
+            record.record_identity(identity=sealed.ciphertext, commitment=sealed.commitment, by=by)
+        year.join(class_name=class_name, student=record.id, by=by)
+        self.save(record, year, signer=actor)
+        return record.id
+
+    def join_class(
+        self, actor: Signer, student: UUID, school_year: str, grade: int, class_name: str
+    ) -> None:
+        """Move a student into a class of a (new) school year of the same school."""
+        record = self.load(student, StudentRecord)
+        new_year = self._year(record.school, school_year)
+        if new_year.classes.get(class_name) != grade:
+            raise InvalidInput(
+                f"class {class_name} of grade {grade} is not opened in {school_year}"
+            )
+        by = self._authorise(actor, "ClassJoined", {}, record)
+        if record.transferred_out_to is not None:
+            raise InvalidInput("the student has transferred out of this school")
+        changed: list[Any] = [record, new_year]
+        old_year = self._year_of(record)
+        if old_year is not None and student in old_year.rosters.get(record.class_name, set()):
+            if old_year.id == new_year.id:
+                new_year.leave(class_name=record.class_name, student=student, by=by)
+            else:
+                old_year.leave(class_name=record.class_name, student=student, by=by)
+                changed.append(old_year)
+        record.join_class(school_year=school_year, grade=grade, class_name=class_name, by=by)
+        new_year.join(class_name=class_name, student=student, by=by)
+        self.save(*changed, signer=actor)
+
+    def transfer_out(self, actor: Signer, student: UUID, to_school_code: str, reason: str) -> None:
+        """The sending school's principal releases the record (chuyển trường)."""
+        _text(to_school_code=to_school_code, reason=reason)
+        record = self.load(student, StudentRecord)
+        by = self._authorise(actor, "TransferredOut", {}, record)
+        if record.transferred_out_to is not None:
+            raise AlreadyExists("the student has already transferred out")
+        changed: list[Any] = [record]
+        year = self._year_of(record)
+        if year is not None and student in year.rosters.get(record.class_name, set()):
+            year.leave(class_name=record.class_name, student=student, by=by)
+            changed.append(year)
+        record.transfer_out(to_school_code=to_school_code, reason=reason, by=by)
+        self.save(*changed, signer=actor)
+
+    def transfer_in(
+        self, actor: Signer, student: UUID, school_year: str, grade: int, class_name: str
+    ) -> None:
+        """The receiving school takes the record over; its history comes with it."""
+        record = self.load(student, StudentRecord)
+        school = self._school_of(actor)
+        year = self._year(school, school_year)
+        if year.classes.get(class_name) != grade:
+            raise InvalidInput(
+                f"class {class_name} of grade {grade} is not opened in {school_year}"
+            )
+        by = self._authorise(actor, "TransferredIn", {"school": school}, record)
+        if record.school == school:
+            raise AlreadyExists("the student is already in this school")
+        code = self.load(record.school, School).code
+        if record.transferred_out_to != self.load(school, School).code:
+            raise InvalidInput(f"school {code} has not released the student to this school")
+        record.transfer_in(
+            school=school, school_year=school_year, grade=grade, class_name=class_name, by=by
+        )
+        year.join(class_name=class_name, student=student, by=by)
+        self.save(record, year, signer=actor)
+
+    # -- assessments -------------------------------------------------------------------
+
+    def _assessment(
+        self,
+        record: StudentRecord,
+        year: SchoolYear | None,
+        subject: str,
+        term: int,
+        kind: str,
+        assessed: str,
+    ) -> None:
+        _text(subject=subject)
+        _term(term)
+        if kind not in SCORE_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(SCORE_KINDS)}, not {kind!r}")
+        if year is None:
+            raise InvalidInput(f"school year {record.school_year} is not opened")
+        plan = year.plans.get(record.class_name, {}).get(subject)
+        if plan is None:
+            raise InvalidInput(f"{subject} is not in the plan of class {record.class_name}")
+        if plan.assessed != assessed:
+            how = "by comment (Đạt/Chưa đạt)" if plan.assessed == COMMENTED else "with scores"
+            raise InvalidInput(f"{subject} is assessed {how} (TT 22/2021 Điều 5)")
+        if record.transferred_out_to is not None:
+            raise InvalidInput("the student has transferred out of this school")
+        have = [
+            e
+            for e in record.entries_of(record.school_year).values()
+            if e.subject == subject and e.term == term and e.kind == kind
+        ]
+        if kind == "tx":
+            need = (
+                rules.comment_regular_count()
+                if assessed == COMMENTED
+                else rules.regular_score_count(plan.periods_per_year)
+            )
+        else:
+            need = 1
+        if len(have) >= need:
+            # TT 22/2021 Điều 6, 7: the number recorded per term is fixed; change one by correction.
+            raise InvalidInput(
+                f"{subject} HK{term} already has {len(have)} {kind} (of {need}): correct one"
+            )
+
+    def record_score(
+        self, actor: Signer, student: UUID, subject: str, term: int, kind: str, value: object
+    ) -> int:
+        """Record a score (ĐĐGtx, ĐĐGgk or ĐĐGck); return the event's version."""
+        self.record_scores(actor, [(student, subject, term, kind, value)])
+        return int(self.load(student, StudentRecord).version)
+
+    def record_scores(
+        self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
+    ) -> int:
+        """Record many scores in one signed save, as a gradebook column is saved.
+
+        Each entry is ``(student, subject, term, kind, value)``. All entries are
+        checked before anything is written. Returns the number recorded.
+        """
+        return self._assess(actor, entries, SCORED)
+
+    def assess_comments(
+        self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
+    ) -> int:
+        """Record comment assessments (``True``/"Đạt" or ``False``/"Chưa đạt") in one save."""
+        return self._assess(actor, entries, COMMENTED)
+
+    def _assess(
+        self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]], assessed: str
+    ) -> int:
+        if not entries:
+            raise InvalidInput("nothing to record")
+        by, owner = self._owner(actor)
+        records: dict[UUID, StudentRecord] = {}
+        years: dict[UUID, SchoolYear | None] = {}
+        for student, subject, term, kind, value in entries:
+            record = records.get(student) or self.load(student, StudentRecord)
+            records[student] = record
+            key = school_year_id(record.school, record.school_year)
+            if key not in years:
+                years[key] = self._year_of(record)
+            year = years[key]
+            self._assessment(record, year, subject, term, kind, assessed)
+            if assessed == SCORED:
+                primary = year is not None and year.level == "TH"
+                score = rules.parse_score(value, integer_only=primary)
+                fields: dict[str, Any] = {"subject": subject, "term": term}
+                authority.check("ScoreRecorded", fields, owner, record, year)
+                record.record_score(subject=subject, term=term, kind=kind, value=score, by=by)
+            else:
+                passed = _passed(value)
+                fields = {"subject": subject, "term": term}
+                authority.check("CommentAssessed", fields, owner, record, year)
+                record.assess_comment(subject=subject, term=term, kind=kind, passed=passed, by=by)
+        self.save(*records.values(), signer=actor)
+        return len(entries)
+
+    def correct_score(
+        self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
+    ) -> int:
+        """Correct an entry of an open term (the teacher who recorded it); return the version.
+
+        After the term is closed this raises :class:`TermClosed`: use
+        :meth:`propose_correction` and the principal's :meth:`approve_correction`.
+        """
+        _text(reason=reason)
+        record = self.load(student, StudentRecord)
+        entry = record.entries.get(corrects)
+        if entry is None:
+            raise InvalidInput(f"version {corrects} of this record is not a recorded assessment")
+        fields = {"corrects": corrects}
+        year = self._year_for(record, entry.school_year)
+        if entry.score is not None:
+            primary = year is not None and year.level == "TH"
+            score = rules.parse_score(value, integer_only=primary)
+            by = self._authorise(actor, "ScoreCorrected", fields, record, year)
+            record.correct_score(corrects=corrects, value=score, reason=reason, by=by)
+        else:
+            passed = _passed(value)
+            by = self._authorise(actor, "CommentCorrected", fields, record, year)
+            record.correct_comment(corrects=corrects, passed=passed, reason=reason, by=by)
+        self.save(record, signer=actor)
+        return int(record.version)
+
+    def _year_for(self, record: StudentRecord, school_year: str) -> SchoolYear | None:
+        membership = record.years.get(school_year)
+        school = membership[2] if membership else record.school
+        try:
+            return self.load(school_year_id(school, school_year), SchoolYear)
+        except RecordNotFound:
+            return None
+
+    def propose_correction(
+        self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
+    ) -> int:
+        """Propose a correction of a closed term's entry; returns the proposal's version."""
+        _text(reason=reason)
+        record = self.load(student, StudentRecord)
+        entry = record.entries.get(corrects)
+        if entry is None:
+            raise InvalidInput(f"version {corrects} of this record is not a recorded assessment")
+        year = self._year_for(record, entry.school_year)
+        if entry.score is not None:
+            primary = year is not None and year.level == "TH"
+            text = str(rules.parse_score(value, integer_only=primary))
+        else:
+            text = "Đạt" if _passed(value) else "Chưa đạt"
+        by = self._authorise(actor, "CorrectionProposed", {"corrects": corrects}, record, year)
+        record.propose_correction(corrects=corrects, value=text, reason=reason, by=by)
+        self.save(record, signer=actor)
+        return int(record.version)
+
+    def approve_correction(self, actor: Signer, student: UUID, proposal: int) -> int:
+        """The principal countersigns a proposed correction; it takes effect now."""
+        record = self.load(student, StudentRecord)
+        by = self._authorise(actor, "CorrectionApproved", {"proposal": proposal}, record)
+        record.approve_correction(proposal=proposal, by=by)
+        self.save(record, signer=actor)
+        return int(record.version)
+
+    # -- homeroom (GVCN) ---------------------------------------------------------------------
+
+    def assess_conduct(self, actor: Signer, student: UUID, term: int, level: str) -> None:
+        """Rèn luyện of a term (TT 22/2021 Điều 8), by the GVCN."""
+        _term(term)
+        lvl = _level(level)
+        record = self.load(student, StudentRecord)
+        year = self._year_of(record)
+        by = self._authorise(actor, "ConductAssessed", {}, record, year)
+        if year is not None and year.is_closed(record.class_name, term):
+            raise TermClosed(f"term {term} of class {record.class_name} is closed")
+        record.assess_conduct(term=term, level=lvl, by=by)
+        self.save(record, signer=actor)
+
+    def record_absences(self, actor: Signer, student: UUID, term: int, sessions: int) -> None:
+        """Buổi absent in a term, excused or not (TT 22/2021 Điều 12); no reasons are kept."""
+        _term(term)
+        if isinstance(sessions, bool) or not isinstance(sessions, int) or not 0 <= sessions <= 200:
+            raise InvalidInput("absences must be a whole number of buổi, 0–200")
+        record = self.load(student, StudentRecord)
+        year = self._year_of(record)
+        by = self._authorise(actor, "AbsencesRecorded", {}, record, year)
+        record.record_absences(term=term, sessions=sessions, by=by)
+        self.save(record, signer=actor)
+
+    def record_remark(self, actor: Signer, student: UUID, subject: str, text: str) -> None:
+        """A subject teacher's remark (``subject``) or the GVCN's (``subject=""``), encrypted."""
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise InvalidInput(f"a remark must be non-empty text of at most {MAX_TEXT} characters")
+        if not isinstance(subject, str) or len(subject) > 200:
+            raise InvalidInput("subject must be text")
+        record = self.load(student, StudentRecord)
+        year = self._year_of(record)
+        by = self._authorise(actor, "RemarkRecorded", {"subject": subject}, record, year)
+        sealed = self.vault.seal(student, {"remark": text, "subject": subject})
+        record.record_remark(subject=subject, remark=sealed.ciphertext, by=by)
+        self.save(record, signer=actor)
+
+    def record_year_result(self, actor: Signer, student: UUID, stage: str = YEAR) -> dict[str, Any]:
+        """Compute and record the year result (GVCN); both terms must be closed."""
+        record = self.load(student, StudentRecord)
+        year = self._year_of(record)
+        if year is None:
+            raise InvalidInput(f"school year {record.school_year} is not opened")
+        fields = {"school_year": record.school_year}
+        by = self._authorise(actor, "YearResultRecorded", fields, record, year)
+        for term in (1, 2):
+            if not year.is_closed(record.class_name, term):
+                raise Incomplete(f"term {term} of class {record.class_name} is not closed yet")
+        result = year_result(record, year, stage=stage)
+        record.record_year_result(school_year=record.school_year, stage=stage, result=result, by=by)
+        self.save(record, signer=actor)
+        return result
+
+    def reassess_conduct(self, actor: Signer, student: UUID, level: str) -> None:
+        """The GVCN's re-evaluation after summer training (TT 22/2021 Điều 13)."""
+        lvl = _level(level)
+        record = self.load(student, StudentRecord)
+        result = record.results.get(record.school_year)
+        if result is None or result["conduct"]["year"] != rules.Level.NOT_PASSED.value:
+            raise InvalidInput("summer training is only for a year conduct of Chưa đạt")
+        by = self._authorise(actor, "SummerConductReassessed", {}, record, self._year_of(record))
+        record.reassess_conduct(level=lvl, by=by)
+        self.save(record, signer=actor)
+
+    def reassess_subject(self, actor: Signer, student: UUID, subject: str, value: object) -> None:
+        """A summer re-assessment result (TT 22/2021 Điều 14); it replaces the year result."""
+        record = self.load(student, StudentRecord)
+        result = record.results.get(record.school_year)
+        if result is None or result["promotion"] not in (
+            rules.Promotion.REASSESSMENT_REQUIRED.value,
+            rules.Promotion.SUMMER_TRAINING_REQUIRED.value,
+        ):
+            raise InvalidInput("no summer re-assessment is due for this student")
+        row = result["subjects"].get(subject)
+        if row is None:
+            raise InvalidInput(f"{subject} is not in the student's year result")
+        if row["assessed"] == COMMENTED:
+            text = "Đạt" if _passed(value) else "Chưa đạt"
+            due = row["year"] == rules.Comment.NOT_PASSED.value
+        else:
+            text = str(rules.parse_score(value))
+            due = Decimal(row["year"]) < Decimal("5.0")
+        if not due:
+            raise InvalidInput(f"{subject} is not due for re-assessment (TT 22/2021 Điều 14)")
+        by = self._authorise(
+            actor, "SubjectReassessed", {"subject": subject}, record, self._year_of(record)
+        )
+        record.reassess_subject(subject=subject, value=text, by=by)
+        self.save(record, signer=actor)
+
+    def record_summer_result(self, actor: Signer, student: UUID) -> dict[str, Any]:
+        """The GVCN records the result after the summer steps (the final promotion)."""
+        return self.record_year_result(actor, student, AFTER_SUMMER)
+
+    def grant_student_award(self, actor: Signer, student: UUID, award: str, decision: str) -> None:
+        """A commendation beyond the Điều 15 titles, decided by the principal."""
+        _text(award=award, decision=decision)
+        record = self.load(student, StudentRecord)
+        by = self._authorise(actor, "AwardGranted", {}, record)
+        record.grant_award(award=award, decision=decision, by=by)
+        self.save(record, signer=actor)
+
+    # -- personal data -------------------------------------------------------------------------
+
+    def identity_of(self, person: UUID) -> dict[str, str] | None:
+        """The decrypted identity of a student or staff member; ``None`` once shredded."""
+        agg: object = self.load(person, Aggregate)
+        ciphertext = getattr(agg, "identity", None)
+        if not isinstance(ciphertext, str):
+            return None
+        return self.vault.open(person, ciphertext)
+
+    def shred(self, actor: Signer, person: UUID, reason: str) -> None:
+        """Destroy a person's identity key and record a signed erasure (no personal data).
+
+        Academic results and HR decisions stay; every hash, signature and proof
+        still verifies because they cover the ciphertext (DESIGN.md invariant 8).
+        """
+        _text(reason=reason)
+        agg: object = self.load(person, Aggregate)
+        if not isinstance(agg, (StudentRecord, StaffFile)):
+            raise InvalidInput("only a student record or a staff file holds personal data")
+        if agg.shredded:
+            raise AlreadyExists("this person's identity is already shredded")
+        by = self._authorise(actor, "PersonalDataShredded", {}, agg)
+        agg.shred(reason=reason, by=by)
+        # Record first, then destroy: a crash between leaves a recorded erasure whose key
+        # `socai shred` destroys on a rerun, never a destroyed key without its record.
+        self.save(agg, signer=actor)
+        self.vault.shred(person)
+
+
+def _text(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise InvalidInput(f"{name} must be non-empty text of at most 200 characters")
+
+
+def _year_text(school_year: object) -> None:
+    _text(school_year=school_year)
+    assert isinstance(school_year, str)
+    parts = school_year.split("-")
+    if (
+        len(parts) != 2
+        or not all(p.isdigit() and len(p) == 4 for p in parts)
+        or int(parts[1]) != int(parts[0]) + 1
+    ):
+        raise InvalidInput(f"school year must look like 2025-2026, not {school_year!r}")
+
+
+def _term(term: object) -> None:
+    if term not in (1, 2) or isinstance(term, bool):
+        raise InvalidInput(f"term must be 1 or 2, not {term!r}")
+
+
+def _level(level: object) -> str:
+    try:
+        return rules.Level(level).value
+    except ValueError:
+        labels = ", ".join(lv.value for lv in rules.Level)
+        raise InvalidInput(f"level must be one of {labels}, not {level!r}") from None
+
+
+def _passed(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("Đạt", "Đ", "pass"):
+        return True
+    if value in ("Chưa đạt", "CĐ", "fail"):
+        return False
+    raise InvalidInput(f"a comment assessment is Đạt or Chưa đạt, not {value!r}")
+
+
+def _decimal(value: object, what: str, lo: Decimal, hi: Decimal) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+        raise InvalidInput(f"{what} must be a number")
+    try:
+        d = Decimal(str(value).strip().replace(",", "."))
+    except ArithmeticError:
+        raise InvalidInput(f"{what} is not a number: {value!r}") from None
+    if not d.is_finite() or not lo <= d <= hi or d != d.quantize(Decimal("0.01")):
+        raise InvalidInput(f"{what} must be {lo}–{hi} with at most two decimals")
+    return d
