@@ -551,8 +551,8 @@ class SchoolCommands:
         self, actor: Signer, student: UUID, subject: str, term: int, kind: str, value: object
     ) -> int:
         """Record a score (ĐĐGtx, ĐĐGgk or ĐĐGck); return the event's version."""
-        self.record_scores(actor, [(student, subject, term, kind, value)])
-        return int(self.load(student, StudentRecord).version)
+        saved = self._assess(actor, [(student, subject, term, kind, value)], SCORED)
+        return int(saved[student].version)
 
     def record_scores(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
@@ -562,17 +562,17 @@ class SchoolCommands:
         Each entry is ``(student, subject, term, kind, value)``. All entries are
         checked before anything is written. Returns the number recorded.
         """
-        return self._assess(actor, entries, SCORED)
+        return len(self._assess(actor, entries, SCORED) and entries)
 
     def assess_comments(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
     ) -> int:
         """Record comment assessments (``True``/"Đạt" or ``False``/"Chưa đạt") in one save."""
-        return self._assess(actor, entries, COMMENTED)
+        return len(self._assess(actor, entries, COMMENTED) and entries)
 
     def _assess(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]], assessed: str
-    ) -> int:
+    ) -> dict[UUID, StudentRecord]:
         if not entries:
             raise InvalidInput("nothing to record")
         by, owner = self._owner(actor)
@@ -585,20 +585,20 @@ class SchoolCommands:
             if key not in years:
                 years[key] = self._year_of(record)
             year = years[key]
+            _text(subject=subject)
+            _term(term)
+            name = "ScoreRecorded" if assessed == SCORED else "CommentAssessed"
+            authority.check(name, {"subject": subject, "term": term}, owner, record, year)
             self._assessment(record, year, subject, term, kind, assessed)
             if assessed == SCORED:
                 primary = year is not None and year.level == "TH"
                 score = rules.parse_score(value, integer_only=primary)
-                fields: dict[str, Any] = {"subject": subject, "term": term}
-                authority.check("ScoreRecorded", fields, owner, record, year)
                 record.record_score(subject=subject, term=term, kind=kind, value=score, by=by)
             else:
                 passed = _passed(value)
-                fields = {"subject": subject, "term": term}
-                authority.check("CommentAssessed", fields, owner, record, year)
                 record.assess_comment(subject=subject, term=term, kind=kind, passed=passed, by=by)
         self.save(*records.values(), signer=actor)
-        return len(entries)
+        return records
 
     def correct_score(
         self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
