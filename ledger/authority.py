@@ -120,6 +120,12 @@ def _student(
         proposal = record.proposals.get(f["proposal"])
         if proposal is None or proposal.approved:
             raise InvalidInput(f"version {f['proposal']} is not a pending correction proposal")
+    elif name == "SubjectLevelRecorded":
+        _teacher(actor, record, f["subject"])
+        _open_term(year, record.class_name, f["term"])
+    elif name == "QualityAssessed":
+        _homeroom(actor, record, record.school_year, "assess qualities and competences")
+        _open_term(year, record.class_name, f["term"])
     elif name in ("ConductAssessed", "AbsencesRecorded", "SummerConductReassessed"):
         _homeroom(actor, record, record.school_year, "record conduct and absences")
     elif name == "YearResultRecorded":

@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger import assessment as rules
 from ledger import authority
+from ledger.catalog import PRIMARY_QUALITIES
 from ledger.domain import (
     COMMENTED,
     DISCIPLINE_FORMS,
@@ -533,7 +534,13 @@ class SchoolCommands:
             for e in record.entries_of(record.school_year).values()
             if e.subject == subject and e.term == term and e.kind == kind
         ]
-        if kind == "tx":
+        if year.level == "TH":
+            # TT 27/2020: regular assessment is by comment (not recorded as entries); the
+            # periodic tests are mid-term (grades 4–5, Tiếng Việt and Toán) and end of term.
+            if kind == "tx" or assessed == COMMENTED:
+                raise InvalidInput("primary records periodic tests (gk, ck) and levels only")
+            need = 1
+        elif kind == "tx":
             need = (
                 rules.comment_regular_count()
                 if assessed == COMMENTED
@@ -662,6 +669,55 @@ class SchoolCommands:
         record.approve_correction(proposal=proposal, by=by)
         self.save(record, signer=actor)
         return int(record.version)
+
+    # -- primary (TT 27/2020) ------------------------------------------------------------------
+
+    def record_subject_levels(
+        self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str]]
+    ) -> int:
+        """Primary subject levels (student, subject, term, "Hoàn thành tốt"/…/"T"/"H"/"C")."""
+        if not entries:
+            raise InvalidInput("nothing to record")
+        by, owner = self._owner(actor)
+        records: dict[UUID, StudentRecord] = {}
+        for student, subject, term, level in entries:
+            _text(subject=subject)
+            _term(term)
+            record = records.get(student) or self.load(student, StudentRecord)
+            records[student] = record
+            year = self._year_of(record)
+            if year is None or year.level != "TH":
+                raise InvalidInput("subject levels T/H/C are for primary school years (TT 27/2020)")
+            if subject not in year.plans.get(record.class_name, {}):
+                raise InvalidInput(f"{subject} is not in the plan of class {record.class_name}")
+            fields = {"subject": subject, "term": term}
+            authority.check("SubjectLevelRecorded", fields, owner, record, year)
+            label = _primary_level(level)
+            record.record_subject_level(subject=subject, term=term, level=label, by=by)
+        self.save(*records.values(), signer=actor)
+        return len(entries)
+
+    def assess_qualities(
+        self, actor: Signer, student: UUID, term: int, levels: Mapping[str, str]
+    ) -> None:
+        """Primary phẩm chất and năng lực of a term (Tốt / Đạt / Cần cố gắng), by the GVCN."""
+        _term(term)
+        record = self.load(student, StudentRecord)
+        year = self._year_of(record)
+        if year is None or year.level != "TH":
+            raise InvalidInput("qualities are assessed in primary school years (TT 27/2020)")
+        by = self._authorise(actor, "QualityAssessed", {"term": term}, record, year)
+        if not levels:
+            raise InvalidInput("nothing to record")
+        for quality, level in levels.items():
+            if quality not in PRIMARY_QUALITIES:
+                raise InvalidInput(f"{quality!r} is not a phẩm chất or năng lực chung")
+            try:
+                label = rules.QualityLevel(level).value
+            except ValueError:
+                raise InvalidInput(f"{quality}: Tốt, Đạt or Cần cố gắng, not {level!r}") from None
+            record.assess_quality(term=term, quality=quality, level=label, by=by)
+        self.save(record, signer=actor)
 
     # -- homeroom (GVCN) ---------------------------------------------------------------------
 
@@ -825,6 +881,13 @@ def _level(level: object) -> str:
     except ValueError:
         labels = ", ".join(lv.value for lv in rules.Level)
         raise InvalidInput(f"level must be one of {labels}, not {level!r}") from None
+
+
+def _primary_level(level: object) -> str:
+    for lv in rules.PrimaryLevel:
+        if level in (lv.value, lv.code):
+            return lv.value
+    raise InvalidInput(f"a primary level is T, H or C, not {level!r}")
 
 
 def _passed(value: object) -> bool:

@@ -376,6 +376,10 @@ class StudentRecord(Aggregate):
         self.results: dict[str, dict[str, Any]] = {}
         #: school year -> [(grade, class name, school)] memberships, in order
         self.years: dict[str, tuple[int, str, UUID]] = {school_year: (grade, class_name, school)}
+        #: (school year, subject, term) -> T/H/C level label (primary, TT 27/2020)
+        self.subject_levels: dict[tuple[str, str, int], str] = {}
+        #: (school year, quality, term) -> Tốt/Đạt/Cần cố gắng (primary, TT 27/2020)
+        self.qualities: dict[tuple[str, str, int], str] = {}
         self.identity: str | None = None
         self.shredded = False
         self.transferred_out_to: str | None = None
@@ -452,6 +456,16 @@ class StudentRecord(Aggregate):
             new = replace(old, passed=value == "Đạt", corrected_by_version=version)
         self.entries[corrects] = new
         self.corrections[corrects] = version
+
+    @event("SubjectLevelRecorded")
+    def record_subject_level(self, subject: str, term: int, level: str, by: UUID) -> None:
+        """A primary subject's level at the end of a term (TT 27/2020): T, H or C."""
+        self.subject_levels[(self.school_year, subject, term)] = level
+
+    @event("QualityAssessed")
+    def assess_quality(self, term: int, quality: str, level: str, by: UUID) -> None:
+        """A primary phẩm chất or năng lực at the end of a term (TT 27/2020), by the GVCN."""
+        self.qualities[(self.school_year, quality, term)] = level
 
     # -- homeroom (GVCN) ------------------------------------------------------------
 

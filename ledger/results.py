@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger import assessment as rules
 from ledger.assessment import Comment, Level
+from ledger.catalog import PRIMARY_QUALITIES
 from ledger.domain import COMMENTED, SchoolYear, StudentRecord
 from ledger.errors import Incomplete, InvalidInput
 
@@ -38,7 +39,9 @@ def term_entries(
 def missing_for_term(
     record: StudentRecord, year: SchoolYear, class_name: str, term: int
 ) -> list[str]:
-    """What a term close still needs from this student (TT 22/2021 Điều 6, 7)."""
+    """What a term close still needs from this student (TT 22/2021 Điều 6, 7; TT 27/2020)."""
+    if year.level == "TH":
+        return _primary_missing(record, year, class_name, term)
     missing = []
     for subject, plan in sorted(year.plans.get(class_name, {}).items()):
         got = term_entries(record, year.school_year, subject, term)
@@ -52,6 +55,59 @@ def missing_for_term(
             if not got[kind]:
                 missing.append(f"{subject} HK{term}: thiếu {label}")
     return missing
+
+
+def _primary_missing(
+    record: StudentRecord, year: SchoolYear, class_name: str, term: int
+) -> list[str]:
+    """TT 27/2020: every subject's level, the end-of-term test where planned, the qualities."""
+    sy = year.school_year
+    missing = []
+    for subject, plan in sorted(year.plans.get(class_name, {}).items()):
+        if (sy, subject, term) not in record.subject_levels:
+            missing.append(f"{subject} HK{term}: thiếu mức đánh giá")
+        if plan.assessed != COMMENTED and not term_entries(record, sy, subject, term)["ck"]:
+            missing.append(f"{subject} HK{term}: thiếu bài kiểm tra định kì")
+    for quality in PRIMARY_QUALITIES:
+        if (sy, quality, term) not in record.qualities:
+            missing.append(f"{quality} HK{term}")
+    return missing
+
+
+def primary_result(record: StudentRecord, year: SchoolYear) -> dict[str, Any]:
+    """The year result of a primary student (TT 27/2020 Điều 9), from the end-of-year levels."""
+    sy = year.school_year
+    grade, class_name, _ = record.years[sy]
+    missing = _primary_missing(record, year, class_name, 2)
+    if missing:
+        raise Incomplete("missing: " + "; ".join(missing))
+    plan = year.plans.get(class_name, {})
+    subjects = {s: rules.PrimaryLevel(record.subject_levels[(sy, s, 2)]) for s in sorted(plan)}
+    qualities = {q: rules.QualityLevel(record.qualities[(sy, q, 2)]) for q in PRIMARY_QUALITIES}
+    tests = {
+        s: term_entries(record, sy, s, 2)["ck"][0]
+        for s, p in sorted(plan.items())
+        if p.assessed != COMMENTED
+    }
+    outcome = rules.primary_year_result(subjects, qualities, tests)
+    return {
+        "school_year": sy,
+        "grade": grade,
+        "class_name": class_name,
+        "subjects": {
+            s: {
+                "assessed": plan[s].assessed,
+                "level": lv.value,
+                "code": lv.code,
+                "test": str(tests[s]) if s in tests else None,
+            }
+            for s, lv in subjects.items()
+        },
+        "qualities": {q: lv.value for q, lv in qualities.items()},
+        "absences": sum(n for (y, _t), n in record.absences.items() if y == sy),
+        "result": outcome.value,
+        "regulation": outcome.regulation,
+    }
 
 
 def _level(label: str | None, what: str) -> Level:
@@ -73,6 +129,10 @@ def year_result(record: StudentRecord, year: SchoolYear, *, stage: str = YEAR) -
     membership = record.years.get(sy)
     if membership is None:
         raise InvalidInput(f"the student was not in this school in {sy}")
+    if year.level == "TH":
+        if stage != YEAR:
+            raise InvalidInput("TT 27/2020 has no summer stage here")
+        return primary_result(record, year)
     grade, class_name, _ = membership
     plan = year.plans.get(class_name, {})
     if not plan:
