@@ -135,31 +135,53 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from api.demo import initialise, seed
+    from api.demo import MAX_STUDENTS, initialise, seed
 
+    if not 1 <= args.students <= MAX_STUDENTS:
+        raise CLIError(f"--students must be between 1 and {MAX_STUDENTS}", EX_USAGE)
     settings = Settings.from_env(args.data)
     if not (settings.data_dir / "socai.json").exists():
         initialise(settings)
     ledger, pki = open_ledger(settings)
     assert pki is not None
-    summary = seed(ledger, pki, settings, students=args.students)
-    checkpointer = _checkpointer(settings, ledger)
-    cp, outcome = checkpointer.checkpoint()
+    try:
+        summary = seed(ledger, pki, settings, students=args.students)
+        checkpointer = _checkpointer(settings, ledger)
+        cp, outcome = checkpointer.checkpoint()
+    finally:
+        ledger.close()
     summary["checkpoint"] = {"size": cp.size, "cosigned_by": list(cp.cosigned_by), **outcome}
     if args.json:
         _print_json(summary)
-    else:
-        print(f"Sổ Cái demo trong {settings.data_dir} ({settings.backend}):")
-        staff, certs = summary["staff_files"], summary["certificates"]
-        print(f"  Hồ sơ cán bộ: {staff}, chứng thư đã đăng ký: {certs}")
-        print(f"  Học sinh đã nhập học: {summary['students']} (lớp {summary['class_name']})")
-        print(f"  Điểm đã ghi: {summary['scores']}, đính chính: {summary['corrections']}")
-        print(f"  Sự kiện đã ký: {summary['events']} trong {summary['seconds']:.2f} s")
-        print(f"  Ví dụ: socai history {summary['example_student']}")
-        print(
-            f"  Điểm kiểm tra (checkpoint) của sổ nhật ký: {cp.size} sự kiện, "
-            f"đồng ký bởi {', '.join(cp.cosigned_by) or 'chưa có nhân chứng'}"
-        )
+        return EX_OK
+    s = summary
+    print(
+        f"Sổ Cái demo trong {settings.data_dir} ({settings.backend}), năm học {s['school_year']}:"
+    )
+    print(f"  Trường: {s['school']['name']} ({s['school']['code']})")
+    print(f"  Hồ sơ cán bộ: {s['staff']}, chứng thư đã đăng ký: {s['certificates']}")
+    print(f"  Lớp: {s['classes']} ({', '.join(s['class_names'])})")
+    print(f"  Học sinh: {s['students']}")
+    print(f"  Điểm số đã ghi: {s['scores']}, đánh giá nhận xét: {s['comments']}")
+    print(f"  Đính chính: {s['corrections']} (1 khi học kì còn mở, 1 được Hiệu trưởng duyệt)")
+    print(f"  Kiểm tra lại trong hè: {s['resits']}, rèn luyện trong hè: {s['summer_training']}")
+    transfers = s["transfers"]
+    print(
+        f"  Chuyển trường: {transfers['students_in']} học sinh chuyển đến, "
+        f"{transfers['staff_out']} cán bộ điều động đi"
+    )
+    print(f"  Sự kiện đã ký: {s['events']} trong {s['seconds']:.1f} s")
+    for label, key in (
+        ("chuyển trường", "transferred"),
+        ("kiểm tra lại", "resit"),
+        ("đính chính", "corrected"),
+    ):
+        if key in s["examples"]:
+            print(f"  Ví dụ ({label}): socai history {s['examples'][key]}")
+    print(
+        f"  Điểm kiểm tra (checkpoint) của sổ nhật ký: {cp.size} sự kiện, "
+        f"đồng ký bởi {', '.join(cp.cosigned_by) or 'chưa có nhân chứng'}"
+    )
     return EX_OK
 
 
@@ -247,6 +269,142 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
         print(f"  v{e['version']:<4} {e['timestamp']:%Y-%m-%d %H:%M:%S} {e['event']:<22} {fields}")
         print(f"        ký bởi {e['signer_name']}  hash {e['hash'][:16]}…  prev {e['prev'][:16]}…")
+    return EX_OK
+
+
+def _person(ledger: Ledger, school_code: str, text: str) -> UUID:
+    """The record of PERSON: a record UUID, a mã học sinh, or a staff code of this school."""
+    try:
+        record = UUID(text)
+    except ValueError:
+        found = [r for r in (student_id(text), staff_id(school_code, text)) if ledger.exists(r)]
+        if not found:
+            raise CLIError(
+                f"no student (mã học sinh) or staff member of school {school_code} "
+                f"with code {text!r}",
+                EX_NOINPUT,
+            ) from None
+        if len(found) > 1:
+            raise CLIError(
+                f"{text!r} is both a student code and a staff code; give the record UUID "
+                f"({found[0]} or {found[1]})",
+                EX_USAGE,
+            ) from None
+        return found[0]
+    if not ledger.exists(record):
+        raise CLIError(f"no record {record}", EX_NOINPUT)
+    return record
+
+
+#: Identity fields that name a person; a shred reason containing one is refused.
+_IDENTIFYING = frozenset(
+    {
+        "ho_va_ten",
+        "so_dinh_danh_ca_nhan",
+        "ngay_sinh",
+        "ho_ten_cha",
+        "ho_ten_me",
+        "nguoi_giam_ho",
+        "cho_o_hien_tai",
+        "noi_thuong_tru",
+        "dien_thoai",
+        "email",
+    }
+)
+
+
+def cmd_shred(args: argparse.Namespace) -> int:
+    """Crypto-shred a person's identity as the principal (DESIGN.md invariant 8)."""
+    import unicodedata
+
+    from ledger.domain import StaffFile, StudentRecord
+
+    settings = Settings.from_env(args.data)
+    ledger, pki = open_ledger(settings)
+    assert pki is not None
+    try:
+        config = _config(settings)
+        school_code = config["school"]["code"]
+        record = _person(ledger, school_code, args.person)
+        person: object = ledger.load(record, object)
+        if isinstance(person, StudentRecord):
+            kind, label, code = "student", "học sinh", person.student_code
+            erased = "họ tên, số định danh, cha mẹ, địa chỉ và các nhận xét đã mã hoá"
+        elif isinstance(person, StaffFile):
+            kind, label, code = "staff", "cán bộ", person.staff_code
+            erased = "họ tên, số định danh, địa chỉ và điện thoại trong lý lịch"
+        else:
+            raise CLIError(
+                f"record {record} is neither a student record nor a staff file; "
+                "only those hold personal data",
+                EX_DATAERR,
+            )
+        if person.shredded:
+            if ledger.vault.is_shredded(record):
+                raise CLIError(
+                    f"the personal data of {kind} {code} ({record}) is already shredded; "
+                    "nothing was written",
+                    EX_CANTCREAT,
+                )
+            # The erasure was recorded but the key outlived it (a crash in between):
+            # finish it, as the recorded event already says.
+            ledger.vault.shred(record)
+            finished = True
+        else:
+            reason = unicodedata.normalize("NFC", args.reason).casefold()
+            identity = ledger.identity_of(record) or {}
+            if any(
+                key in _IDENTIFYING and unicodedata.normalize("NFC", v.strip()).casefold() in reason
+                for key, v in identity.items()
+                if v.strip()
+            ):
+                raise CLIError(
+                    "--reason must not contain the person's personal data: the reason is "
+                    "kept in the ledger in clear; nothing was written",
+                    EX_DATAERR,
+                )
+            principal_code = next(
+                (s["code"] for s in config["staff"] if s.get("title") == PRINCIPAL), None
+            )
+            if principal_code is None:
+                raise CLIError(f"socai.json names no {PRINCIPAL}", EX_NOINPUT)
+            ledger.shred(pki.signer_for(principal_code), record, args.reason)
+            finished = False
+        history = ledger.history(record)
+    finally:
+        ledger.close()
+    erasure = next(e for e in reversed(history) if e["event"] == "PersonalDataShredded")
+    if args.json:
+        _print_json(
+            {
+                "record": str(record),
+                "kind": kind,
+                "code": code,
+                "event": erasure["event"],
+                "version": erasure["version"],
+                "signed_by": erasure["signer_name"],
+                "reason": erasure["fields"]["reason"],
+                "key_destroyed": True,
+                "completed_earlier_erasure": finished,
+            }
+        )
+        return EX_OK
+    if finished:
+        print(
+            f"Đã hoàn tất việc xoá dữ liệu cá nhân của {label} {code} (hồ sơ {record}), "
+            f"đã ghi ở phiên bản {erasure['version']}: khoá định danh đã được huỷ."
+        )
+        return EX_OK
+    print(f"Đã xoá dữ liệu cá nhân của {label} {code} (hồ sơ {record}):")
+    print(f"  khoá định danh đã bị huỷ: {erased} không thể giải mã được nữa.")
+    print(
+        f"  Sự kiện {erasure['event']} (phiên bản {erasure['version']}) "
+        f"ký bởi {erasure['signer_name']}; lý do: {erasure['fields']['reason']}"
+    )
+    print(
+        "  Kết quả học tập và lịch sử hồ sơ được giữ nguyên; mọi mã băm, chữ ký và "
+        "chứng minh vẫn kiểm tra được (socai audit)."
+    )
     return EX_OK
 
 
@@ -959,7 +1117,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="seed a demo school year (runs init when needed)")
-    s.add_argument("--students", type=int, default=30)
+    s.add_argument(
+        "--students",
+        type=int,
+        default=60,
+        help="students in the demo school's classes, 35 a class, at least 3 classes (default 60)",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_demo)
 
@@ -967,6 +1130,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("record", help="record id (UUID) or mã học sinh")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_history)
+
+    s = sub.add_parser(
+        "shred",
+        help="erase a person's personal data (destroy their identity key), as the principal",
+        description="Crypto-shredding (DESIGN.md invariant 8): the person's identity key is "
+        "destroyed and a signed PersonalDataShredded event is recorded. Names, số định danh, "
+        "parents and remarks become unreadable; results and every signature stay.",
+    )
+    s.add_argument("person", help="mã học sinh, staff code (mã cán bộ) or record UUID")
+    s.add_argument(
+        "--reason",
+        required=True,
+        help="legal ground, e.g. a decision number; kept in clear: no personal data",
+    )
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_shred)
 
     s = sub.add_parser("audit", help="re-verify every event; exit 0 only when all holds")
     s.add_argument("--record", default=None, help="audit one record (UUID or mã học sinh)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import EX_CANTCREAT, EX_NOINPUT, main
+from api.cli import EX_CANTCREAT, EX_NOINPUT, EX_USAGE, main
 
 
 @pytest.fixture(autouse=True)
@@ -41,20 +41,52 @@ def test_init_then_demo_history_audit(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, _ = run(capsys, "--data", str(data), "demo", "--students", "4", "--json")
     assert code == 0
     summary = json.loads(out)
-    assert summary["students"] == 4 and summary["corrections"] == 1
-    assert summary["scores"] == 4 * (4 + 4 + 3 + 6)
+    assert summary["students"] == 4 and summary["classes"] == 3
+    assert summary["corrections"] == 2 and summary["resits"] == 1
+    assert summary["summer_training"] == 1
+    assert summary["transfers"] == {"students_in": 1, "staff_out": 1}
+    # 42 scores and 16 comment assessments a student and term (THCS_PLAN, TT 22/2021 Điều 6, 7):
+    # 3 students here for both terms, the transferred one in term I at the partner school
+    # (with 2 classmates there) and here in term II.
+    assert summary["scores"] == 42 * (3 * 2 + 1 + 3)
+    assert summary["comments"] == 16 * (3 * 2 + 1 + 3)
+    assert summary["checkpoint"]["size"] == summary["events"]
 
+    # The transferred student's record: one chain across both schools.
     code, out, _ = run(capsys, "--data", str(data), "history", summary["example_student"], "--json")
     assert code == 0
     events = json.loads(out)["events"]
-    assert events[0]["event"] == "Enrolled"
-    assert events[-1]["event"] == "ScoreCorrected"
-    assert events[-1]["fields"]["reason"].startswith("Nhập nhầm")
+    assert events[0]["event"] == "Enrolled" and events[0]["version"] == 1
+    assert events[0]["signer_name"] == "Nguyễn Thị Thanh Tâm, Hiệu trưởng"  # partner school
+    names = [e["event"] for e in events]
+    out_at, in_at = names.index("TransferredOut"), names.index("TransferredIn")
+    assert out_at + 1 == in_at
+    assert events[in_at]["signer_name"] == "Trần Thị Hương, Hiệu trưởng"
+    assert "ScoreRecorded" in names[:out_at] and "ScoreRecorded" in names[in_at:]
+    assert names[-1] == "YearResultRecorded"
     assert all(e["prev"] == p["hash"] for p, e in itertools.pairwise(events))
+
+    code, out, _ = run(capsys, "--data", str(data), "history", summary["examples"]["corrected"])
+    assert code == 0
+    assert "CorrectionProposed" in out and "CorrectionApproved" in out and "ScoreCorrected" in out
 
     code, out, _ = run(capsys, "--data", str(data), "audit", "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["events"] == summary["events"]
+
+
+def test_demo_refuses_to_seed_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    code, out, _ = run(capsys, "--data", str(data), "demo", "--students", "1", "--json")
+    assert code == 0
+    events = json.loads(out)["events"]
+    code, _, err = run(capsys, "--data", str(data), "demo", "--students", "1")
+    assert code == EX_CANTCREAT and "already seeded" in err
+    for bad in ("0", "-3", "10001"):
+        code, _, err = run(capsys, "--data", str(data), "demo", "--students", bad)
+        assert code == EX_USAGE and "--students" in err
+    code, out, _ = run(capsys, "--data", str(data), "audit", "--json")
+    assert code == 0 and json.loads(out)["events"] == events
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,7 +131,7 @@ def test_console_script_and_env_data(tmp_path: Path) -> None:
         timeout=120,
         check=True,
     ).stdout
-    assert "Học sinh đã nhập học: 2" in out
+    assert "Học sinh: 2" in out and "socai history HS790007020001" in out
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", "audit"],
         env=env,

@@ -121,6 +121,7 @@ def test_rewrite_resigned_with_the_stolen_log_key(
 
         pki = DemoPKI.load(data / "pki", "kiểm thử tấn công".encode())
         principal = pki.signer_for("HT001")
+        ledger.open_class(principal, "2025-2026", "6A9", 6)
         for i in range(30):
             ledger.enrol_student(principal, f"HSFAKE{i}", "2025-2026", 6, "6A9")
     finally:
