@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
     InfrastructureFactory,
@@ -234,12 +235,30 @@ class ViewEvent(_EventFields):
     if TYPE_CHECKING:
         #: The event's fields (UUID, Decimal, datetime restored), decoded once, on first use.
         state: dict[str, Any]
+        #: The event's JSON as parsed, without restoring types, decoded once, on first use.
+        raw: dict[str, Any]
     else:
 
         @_Once
         def state(self) -> dict[str, Any]:
             """The event's fields (UUID, Decimal, datetime restored), decoded once, on first use."""
             return self.codec.decode(self.payload)
+
+        @_Once
+        def raw(self) -> dict[str, Any]:
+            """The payload JSON as parsed by orjson, with transcoded values left tagged.
+
+            About five times cheaper than :attr:`state`: for the hot paths of a rebuild.
+            A UUID, Decimal or datetime field is ``{"_type_": …, "_data_": text}`` here;
+            :func:`raw_text` gets its text.
+            """
+            try:
+                value = orjson.loads(self.payload)
+            except orjson.JSONDecodeError as e:
+                raise ViewStorageError(f"event payload is not JSON: {e}") from e
+            if type(value) is not dict:
+                raise ViewStorageError("event payload is not a JSON object")
+            return value
 
     @property
     def event_name(self) -> str:
@@ -253,6 +272,13 @@ class ViewEvent(_EventFields):
 #: The fixed part of a version-1 envelope (``signing.envelope``): magic, algorithm,
 #: signer, prev, hash, batch size, batch index, path length.
 _ENVELOPE_HEADER = struct.calcsize(">4sB32s32s32sHHB")
+
+
+def raw_text(value: Any) -> Any:
+    """The text of a tagged value in :attr:`ViewEvent.raw` (a UUID's hex, a Decimal's string)."""
+    if type(value) is dict and "_data_" in value:
+        return value["_data_"]
+    return value
 
 
 def payload_of(state: bytes) -> bytes:

@@ -42,6 +42,7 @@ from projections.runner import (
     _check,
     _topics_of,
     payload_of,
+    raw_text,
 )
 from projections.store import (
     POSTGRESQL,
@@ -420,3 +421,26 @@ def test_select_rows_reads_pages_as_tuples(recorder: PollingSQLiteRecorder) -> N
     assert [r[0] for r in rows] == [ids[2], ids[3]]
     assert all(isinstance(r, tuple) and r[3] == "m:A" and r[4] == b"state" for r in rows)
     assert len(recorder.select_rows(0, ids[-1], None, 3)) == 3
+
+
+@pytest.mark.parametrize("state", STATES[1:])
+def test_raw_keeps_tagged_values_whose_text_matches_the_decoded_state(
+    state: dict[str, Any],
+) -> None:
+    payload = _transcoder().encode(state)
+    event = _event(1, uuid4(), payload)
+    for key, value in event.state.items():
+        text = raw_text(event.raw[key])
+        if isinstance(value, (UUID, Decimal)):
+            assert text == (value.hex if isinstance(value, UUID) else str(value))
+        elif isinstance(value, datetime):
+            assert datetime.fromisoformat(text) == value
+        elif not isinstance(value, dict):
+            assert text == value
+
+
+def test_raw_refuses_what_is_not_a_json_object() -> None:
+    with pytest.raises(ViewStorageError):
+        _ = _event(1, uuid4(), b"[1, 2]").raw
+    with pytest.raises(ViewStorageError):
+        _ = _event(1, uuid4(), b"{not json").raw
