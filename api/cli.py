@@ -272,6 +272,86 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_views(args: argparse.Namespace) -> int:
+    """``socai views update|rebuild``: bring the read models up to date, or rebuild them."""
+    from projections.views import open_views
+
+    settings = Settings.from_env(args.data)
+    if not (settings.database_url or settings.sqlite_path.exists()):
+        raise CLIError(f"no ledger in {settings.data_dir} (run `socai init`)", EX_NOINPUT)
+    with open_views(settings) as views:
+        done = views.rebuild() if args.action == "rebuild" else views.catch_up()
+    rows = [
+        {
+            "view": p.view,
+            "position": p.position,
+            "events": p.events,
+            "seconds": round(p.seconds, 3),
+            "events_per_s": round(p.events / p.seconds) if p.seconds > 0 else None,
+        }
+        for p in done
+    ]
+    if args.json:
+        _print_json({"action": args.action, "views": rows})
+        return EX_OK
+    verb = "Dựng lại" if args.action == "rebuild" else "Cập nhật"
+    for r in rows:
+        rate = f", {r['events_per_s']} sự kiện/s" if r["events_per_s"] else ""
+        print(f"{verb} {r['view']}: {r['events']} sự kiện đến vị trí {r['position']}{rate}")
+    return EX_OK
+
+
+def cmd_transcript(args: argparse.Namespace) -> int:
+    """``socai transcript STUDENT``: the học bạ data of a student from the transcript view."""
+    from projections.views import open_views
+
+    settings = Settings.from_env(args.data)
+    ledger, _ = open_ledger(settings, need_pki=False)
+    try:
+        record = _resolve_record(ledger, args.student)
+        with open_views(settings) as views:
+            views.runner.catch_up(views.transcripts)
+            years = views.transcripts.transcripts_of(record, ledger.vault)
+    finally:
+        ledger.close()
+    if args.year:
+        years = [y for y in years if y["school_year"] == args.year]
+    if not years:
+        raise CLIError(f"no transcript data for {args.student}", EX_NOINPUT)
+    if args.json:
+        _print_json({"student": str(record), "years": years})
+        return EX_OK
+    first = years[0]
+    identity = first.get("identity") or {}
+    name = identity.get("ho_va_ten") or ("(đã xoá dữ liệu cá nhân)" if first["shredded"] else "—")
+    print(f"Học bạ: {name} — mã học sinh {first['student_code']}")
+    for y in years:
+        print(f"\nNăm học {y['school_year']}: lớp {y['class_name']}, {y['school_name'] or ''}")
+        result = y.get("result")
+        if not result:
+            print("  (chưa có kết quả cả năm)")
+            continue
+        for subject, row in result["subjects"].items():
+            if "level" in row:  # primary (TT 27/2020)
+                test = f", KTĐK {row['test']}" if row.get("test") else ""
+                print(f"  {subject:<40} {row['level']}{test}")
+                continue
+            again = f" → {row['reassessed']} (kiểm tra lại)" if row.get("reassessed") else ""
+            terms = f"HK I {row['term1']:<9} HK II {row['term2']:<9}"
+            print(f"  {subject:<40} {terms} CN {row['year']}{again}")
+        if "result" in result:
+            print(f"  Kết quả: {result['result']} ({result['regulation']})")
+        else:
+            print(
+                f"  Kết quả học tập: {result['learning']}; rèn luyện: {result['conduct']['year']}"
+            )
+            print(f"  Số buổi nghỉ: {result['absences']}; xét lên lớp: {result['promotion']}")
+            if result.get("award"):
+                print(f"  Khen thưởng: {result['award']}")
+            print(f"  Quy định: {result['regulation']}")
+    return EX_OK
+
+
 def _person(ledger: Ledger, school_code: str, text: str) -> UUID:
     """The record of PERSON: a record UUID, a mã học sinh, or a staff code of this school."""
     try:
@@ -967,11 +1047,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.ledger import run_ledger_bench
     from bench.log import run_log_bench
     from bench.trust import run_trust_bench
+    from bench.views import run_views_bench
 
     runners = {
         "ledger": lambda: run_ledger_bench(quick=args.quick),
         "log": lambda: run_log_bench(quick=args.quick),
         "trust": lambda: run_trust_bench(quick=args.quick),
+        "views": lambda: run_views_bench(quick=args.quick),
     }
     suites = args.suite or list(runners)
     unknown = [s for s in suites if s not in runners]
@@ -1157,6 +1239,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("views", help="bring the read models up to date, or rebuild them")
+    s.add_argument("action", choices=["update", "rebuild"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_views)
+
+    s = sub.add_parser("transcript", help="a student's học bạ data from the transcript view")
+    s.add_argument("student", help="mã học sinh or record UUID")
+    s.add_argument("--year", default=None, help="one school year, e.g. 2025-2026")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_transcript)
 
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")
     s.add_argument("suite", nargs="*", help="suites to run (default: ledger)")

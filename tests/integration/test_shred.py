@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import shutil
 import subprocess
 import uuid
@@ -150,7 +151,18 @@ def _snapshot(ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def test_shred_a_student(case: Case) -> None:
+def _views_hold(case: Case) -> dict[str, Any]:
+    """Rebuild the views, and read the student's transcript through them (decrypted)."""
+    code, _, err = case.socai("views", "rebuild")
+    assert code == 0, err
+    code, out, err = case.socai("transcript", STUDENT, "--json")
+    assert code == 0, err
+    (year,) = json.loads(out)["years"]
+    return dict(year)
+
+
+def test_shred_a_student(case: Case, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     ledger = case.ledger()
     try:
         identity = ledger.identity_of(student_id(STUDENT))
@@ -160,6 +172,11 @@ def test_shred_a_student(case: Case) -> None:
     finally:
         ledger.close()
     # The ledger holds ciphertext only: the canary is nowhere, even before the shred.
+    assert leaks(case) == []
+    # The views too (files under DATA/views, or schemas in the dump): they decrypt on read.
+    shown = _views_hold(case)
+    assert CANARY in shown["identity"]["ho_va_ten"]
+    assert any(CANARY in (r["text"] or "") for r in shown["remarks"])
     assert leaks(case) == []
     # Control: the same checks do see what the ledger keeps in clear (a school's name).
     seen = leaks(case, api.demo.PARTNER_NAME)
@@ -175,6 +192,12 @@ def test_shred_a_student(case: Case) -> None:
     assert CANARY not in out
 
     assert leaks(case) == []
+    after_views = _views_hold(case)  # rebuilt after the shred
+    assert after_views["identity"] is None and after_views["shredded"]
+    assert all(r["text"] is None for r in after_views["remarks"])
+    assert after_views["result"] == shown["result"]  # the year result stays
+    assert leaks(case) == []
+    assert CANARY not in caplog.text  # nothing logged it, at any level
     ledger = case.ledger()
     try:
         rid = student_id(STUDENT)
