@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import hashlib
 import hmac
 import json
@@ -84,6 +83,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.errors import InvalidInput, PersonShredded, StorageError, VaultError
+from signing.keys import write_private_file
 
 if TYPE_CHECKING:
     from ledger.application import Settings
@@ -683,7 +683,7 @@ def load_master_key(data_dir: Path | str) -> bytes:
     if not path.exists():
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write_new_file(path, secrets.token_bytes(_SECRET_SIZE))
+            write_private_file(path, secrets.token_bytes(_SECRET_SIZE))
         except FileExistsError:
             pass  # another process wrote it first: use theirs
         except OSError as e:
@@ -709,35 +709,6 @@ def _read_key_file(path: Path) -> bytes:
     if len(key) != _SECRET_SIZE:
         raise VaultError(f"vault master key {path} must hold exactly 32 bytes, not {len(key)}")
     return key
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (mode 0600) holding ``data`` atomically; FileExistsError if it exists."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            # A hard link publishes the complete file and fails if the name is taken.
-            os.link(tmp, path)
-        except FileExistsError:
-            raise
-        except OSError as e:
-            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise
-            if path.exists():
-                raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY | _O_CLOEXEC)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def open_vault(settings: Settings) -> Vault:

@@ -280,7 +280,7 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def _write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes) -> None:
     """Create ``path`` with mode 0600 holding ``data``, atomically; never replace a file.
 
     Raises FileExistsError when ``path`` exists, OSError on I/O failure.
@@ -323,7 +323,7 @@ def save_private_key(path: Path | str, key: PrivateKeyTypes, passphrase: bytes) 
         raise KeyUnusable("refusing to write an unencrypted key: the passphrase is empty")
     pem = _pem("ENCRYPTED PRIVATE KEY", _encrypt_pkcs8(checked, passphrase))
     try:
-        _write_private_file(path, pem)
+        write_private_file(path, pem)
     except FileExistsError:
         raise KeyUnusable(f"refusing to overwrite existing key file {path}") from None
     except OSError as e:
@@ -481,7 +481,7 @@ def resolve_passphrase(data_dir: Path | str, *, create: bool) -> bytes:
         return _read_passphrase_file(path)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write_private_file(path, (secrets.token_urlsafe(32) + "\n").encode("ascii"))
+        write_private_file(path, (secrets.token_urlsafe(32) + "\n").encode("ascii"))
     except FileExistsError:
         pass  # Another process created it first; use theirs.
     except OSError as e:
