@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from ledger import authority
-from ledger.commands import SchoolCommands
+from ledger.commands import SchoolCommands, require_text
 from ledger.domain import School, StaffFile
 from ledger.errors import (
     AlreadyExists,
@@ -260,7 +260,7 @@ class Ledger(SchoolCommands, Application[UUID]):
 
     def register_school(self, seal: Signer, code: str, name: str, province: str) -> UUID:
         """Genesis of a school: registered by its own organisation seal certificate."""
-        _require_text(code=code, name=name, province=province)
+        require_text(code=code, name=name, province=province)
         fp = self._check_new_certificate(seal.certificate, check_seal_certificate)
         school = School(
             code=code,
@@ -282,7 +282,7 @@ class Ledger(SchoolCommands, Application[UUID]):
         identity: Mapping[str, str] | None = None,
     ) -> UUID:
         """Open a staff file (hồ sơ) in the actor's school; ``identity`` is encrypted."""
-        _require_text(staff_code=staff_code, title=title)
+        require_text(staff_code=staff_code, title=title)
         by, owner = self._owner(actor)
         school_uuid = owner.id if isinstance(owner, School) else owner.school
         school = self.load(school_uuid, School)
@@ -482,9 +482,3 @@ def retry_on_conflict(fn: Callable[[], T], *, budget: float = 10.0) -> T:
                 raise
             time.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not security
             delay = min(delay * 2, 0.1)
-
-
-def _require_text(**values: object) -> None:
-    for name, value in values.items():
-        if not isinstance(value, str) or not value.strip() or len(value) > 200:
-            raise InvalidInput(f"{name} must be non-empty text of at most 200 characters")

@@ -226,15 +226,12 @@ def _context_year(
     if not isinstance(target, StudentRecord):
         return None
     school_year = target.school_year
-    school = target.school
     if name in CORRECTIONS:
         corrects = fields.get("corrects")
         entry = target.entries.get(corrects) if isinstance(corrects, int) else None
         if entry is not None:
             school_year = entry.school_year
-            membership = target.years.get(school_year)
-            school = membership[2] if membership else school
-    year = aggregates.get(school_year_id(school, school_year))
+    year = aggregates.get(school_year_id(target.school_in(school_year), school_year))
     return year if isinstance(year, SchoolYear) else None
 
 
@@ -283,10 +280,8 @@ def _check_authority(ledger: Any, report: AuditReport, only: UUID | None) -> Non
 def _check_derivation(
     aggregates: dict[UUID, Any], record: StudentRecord, fields: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    school_year = fields.get("school_year")
-    membership = record.years.get(str(school_year))
-    school = membership[2] if membership else record.school
-    year = aggregates.get(school_year_id(school, str(school_year)))
+    school_year = str(fields.get("school_year"))
+    year = aggregates.get(school_year_id(record.school_in(school_year), school_year))
     if not isinstance(year, SchoolYear):
         return [("derivation", f"no school year {school_year} to recompute the result in")]
     try:

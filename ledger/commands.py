@@ -99,8 +99,13 @@ class SchoolCommands:
             raise InvalidInput(f"school year {school_year} is not opened in this school") from None
 
     def _year_of(self, record: StudentRecord) -> SchoolYear | None:
+        """The record's current school year, if it is opened."""
+        return self._year_for(record, record.school_year)
+
+    def _year_for(self, record: StudentRecord, school_year: str) -> SchoolYear | None:
+        """The school year ``school_year`` of the school the student was in then."""
         try:
-            return self.load(school_year_id(record.school, record.school_year), SchoolYear)
+            return self.load(school_year_id(record.school_in(school_year), school_year), SchoolYear)
         except RecordNotFound:
             return None
 
@@ -129,7 +134,7 @@ class SchoolCommands:
 
     def open_class(self, actor: Signer, school_year: str, class_name: str, grade: int) -> None:
         """Open a class of ``grade`` in the school year."""
-        _text(class_name=class_name)
+        require_text(class_name=class_name)
         year = self._year(self._school_of(actor), school_year)
         lo, hi = {"TH": (1, 5), "THCS": (6, 9), "THPT": (10, 12)}[year.level]
         if isinstance(grade, bool) or not isinstance(grade, int) or not lo <= grade <= hi:
@@ -155,7 +160,7 @@ class SchoolCommands:
             raise InvalidInput("a plan needs at least one subject")
         by = self._authorise(actor, "SubjectPlanned", {}, year)
         for subject, (periods, assessed) in subjects.items():
-            _text(subject=subject)
+            require_text(subject=subject)
             if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= 400:
                 raise InvalidInput(f"periods per year of {subject} must be 1–400")
             if assessed not in (SCORED, COMMENTED):
@@ -204,7 +209,7 @@ class SchoolCommands:
         """Appoint a staff member (Hiệu trưởng, Phó hiệu trưởng, Cán bộ tổ chức)."""
         if position not in POSITIONS:
             raise InvalidInput(f"position must be one of {', '.join(POSITIONS)}")
-        _text(decision=decision)
+        require_text(decision=decision)
         staff_file, by = self._staff(actor, staff, "Appointed", {})
         if position in staff_file.positions:
             raise AlreadyExists(f"{staff_file.staff_code} already holds {position}")
@@ -212,7 +217,7 @@ class SchoolCommands:
         self.save(staff_file, signer=actor)
 
     def end_appointment(self, actor: Signer, staff: UUID, position: str, decision: str) -> None:
-        _text(decision=decision)
+        require_text(decision=decision)
         staff_file, by = self._staff(actor, staff, "AppointmentEnded", {})
         if position not in staff_file.positions:
             raise InvalidInput(f"{staff_file.staff_code} does not hold {position}")
@@ -299,7 +304,7 @@ class SchoolCommands:
         self, actor: Signer, staff: UUID, title: str, rank: str, code: str, decision: str
     ) -> None:
         """Chức danh nghề nghiệp, hạng and mã số (NĐ 93/2026; codes are [U] data)."""
-        _text(title=title, rank=rank, code=code, decision=decision)
+        require_text(title=title, rank=rank, code=code, decision=decision)
         staff_file, by = self._staff(actor, staff, "TitleAppointed", {})
         staff_file.appoint_title(title=title, rank=rank, code=code, decision=decision, by=by)
         self.save(staff_file, signer=actor)
@@ -314,7 +319,7 @@ class SchoolCommands:
         decision: str,
     ) -> None:
         """Bậc lương, hệ số lương and ngày hưởng (diễn biến lương)."""
-        _text(effective=effective, decision=decision)
+        require_text(effective=effective, decision=decision)
         if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 20:
             raise InvalidInput("salary step must be 1–20")
         coef = _decimal(coefficient, "coefficient", Decimal("0.01"), Decimal("20"))
@@ -333,8 +338,8 @@ class SchoolCommands:
         qualification: str,
         completed_on: str,
     ) -> None:
-        _text(course=course, institution=institution, qualification=qualification)
-        _text(completed_on=completed_on)
+        require_text(course=course, institution=institution, qualification=qualification)
+        require_text(completed_on=completed_on)
         staff_file, by = self._staff(actor, staff, "TrainingCompleted", {})
         staff_file.complete_training(
             course=course,
@@ -348,7 +353,7 @@ class SchoolCommands:
     def grant_staff_award(
         self, actor: Signer, staff: UUID, award: str, decision: str, school_year: str
     ) -> None:
-        _text(award=award, decision=decision)
+        require_text(award=award, decision=decision)
         _year_text(school_year)
         staff_file, by = self._staff(actor, staff, "AwardGranted", {})
         staff_file.grant_award(award=award, decision=decision, school_year=school_year, by=by)
@@ -360,7 +365,7 @@ class SchoolCommands:
         """Kỷ luật (NĐ 234/2026 [S]): recorded in the file and weighed in the evaluation."""
         if form not in DISCIPLINE_FORMS:
             raise InvalidInput(f"form must be one of {', '.join(DISCIPLINE_FORMS)}")
-        _text(decision=decision)
+        require_text(decision=decision)
         _year_text(school_year)
         staff_file, by = self._staff(actor, staff, "DisciplineImposed", {})
         staff_file.impose_discipline(form=form, decision=decision, school_year=school_year, by=by)
@@ -394,7 +399,7 @@ class SchoolCommands:
         self, actor: Signer, staff: UUID, to_school_code: str, decision: str
     ) -> None:
         """Điều động / thuyên chuyển: the person leaves; their posts and assignments end."""
-        _text(to_school_code=to_school_code, decision=decision)
+        require_text(to_school_code=to_school_code, decision=decision)
         staff_file, by = self._staff(actor, staff, "Transferred", {})
         if not staff_file.active:
             raise InvalidInput(f"{staff_file.staff_code} already left this school")
@@ -413,7 +418,7 @@ class SchoolCommands:
         identity: Mapping[str, str] | None = None,
     ) -> UUID:
         """Enrol a student (mã học sinh) in an opened class; ``identity`` is encrypted."""
-        _text(student_code=student_code, school_year=school_year, class_name=class_name)
+        require_text(student_code=student_code, school_year=school_year, class_name=class_name)
         if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 12:
             raise InvalidInput(f"grade must be 1–12, not {grade!r}")
         school = self._school_of(actor)
@@ -468,7 +473,7 @@ class SchoolCommands:
 
     def transfer_out(self, actor: Signer, student: UUID, to_school_code: str, reason: str) -> None:
         """The sending school's principal releases the record (chuyển trường)."""
-        _text(to_school_code=to_school_code, reason=reason)
+        require_text(to_school_code=to_school_code, reason=reason)
         record = self.load(student, StudentRecord)
         by = self._authorise(actor, "TransferredOut", {}, record)
         if record.transferred_out_to is not None:
@@ -515,8 +520,7 @@ class SchoolCommands:
         kind: str,
         assessed: str,
     ) -> None:
-        _text(subject=subject)
-        _term(term)
+        """Plan, form and per-term count checks (subject and term are checked by the caller)."""
         if kind not in SCORE_KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(SCORE_KINDS)}, not {kind!r}")
         if year is None:
@@ -569,13 +573,15 @@ class SchoolCommands:
         Each entry is ``(student, subject, term, kind, value)``. All entries are
         checked before anything is written. Returns the number recorded.
         """
-        return len(self._assess(actor, entries, SCORED) and entries)
+        self._assess(actor, entries, SCORED)
+        return len(entries)
 
     def assess_comments(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
     ) -> int:
         """Record comment assessments (``True``/"Đạt" or ``False``/"Chưa đạt") in one save."""
-        return len(self._assess(actor, entries, COMMENTED) and entries)
+        self._assess(actor, entries, COMMENTED)
+        return len(entries)
 
     def _assess(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]], assessed: str
@@ -592,7 +598,7 @@ class SchoolCommands:
             if key not in years:
                 years[key] = self._year_of(record)
             year = years[key]
-            _text(subject=subject)
+            require_text(subject=subject)
             _term(term)
             name = "ScoreRecorded" if assessed == SCORED else "CommentAssessed"
             authority.check(name, {"subject": subject, "term": term}, owner, record, year)
@@ -615,7 +621,7 @@ class SchoolCommands:
         After the term is closed this raises :class:`TermClosed`: use
         :meth:`propose_correction` and the principal's :meth:`approve_correction`.
         """
-        _text(reason=reason)
+        require_text(reason=reason)
         record = self.load(student, StudentRecord)
         entry = record.entries.get(corrects)
         if entry is None:
@@ -634,19 +640,11 @@ class SchoolCommands:
         self.save(record, signer=actor)
         return int(record.version)
 
-    def _year_for(self, record: StudentRecord, school_year: str) -> SchoolYear | None:
-        membership = record.years.get(school_year)
-        school = membership[2] if membership else record.school
-        try:
-            return self.load(school_year_id(school, school_year), SchoolYear)
-        except RecordNotFound:
-            return None
-
     def propose_correction(
         self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
     ) -> int:
         """Propose a correction of a closed term's entry; returns the proposal's version."""
-        _text(reason=reason)
+        require_text(reason=reason)
         record = self.load(student, StudentRecord)
         entry = record.entries.get(corrects)
         if entry is None:
@@ -681,7 +679,7 @@ class SchoolCommands:
         by, owner = self._owner(actor)
         records: dict[UUID, StudentRecord] = {}
         for student, subject, term, level in entries:
-            _text(subject=subject)
+            require_text(subject=subject)
             _term(term)
             record = records.get(student) or self.load(student, StudentRecord)
             records[student] = record
@@ -816,7 +814,7 @@ class SchoolCommands:
 
     def grant_student_award(self, actor: Signer, student: UUID, award: str, decision: str) -> None:
         """A commendation beyond the Điều 15 titles, decided by the principal."""
-        _text(award=award, decision=decision)
+        require_text(award=award, decision=decision)
         record = self.load(student, StudentRecord)
         by = self._authorise(actor, "AwardGranted", {}, record)
         record.grant_award(award=award, decision=decision, by=by)
@@ -838,7 +836,7 @@ class SchoolCommands:
         Academic results and HR decisions stay; every hash, signature and proof
         still verifies because they cover the ciphertext (DESIGN.md invariant 8).
         """
-        _text(reason=reason)
+        require_text(reason=reason)
         agg: object = self.load(person, Aggregate)
         if not isinstance(agg, (StudentRecord, StaffFile)):
             raise InvalidInput("only a student record or a staff file holds personal data")
@@ -852,14 +850,15 @@ class SchoolCommands:
         self.vault.shred(person)
 
 
-def _text(**values: object) -> None:
+def require_text(**values: object) -> None:
+    """Refuse a value that is not non-empty text of at most 200 characters."""
     for name, value in values.items():
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise InvalidInput(f"{name} must be non-empty text of at most 200 characters")
 
 
 def _year_text(school_year: object) -> None:
-    _text(school_year=school_year)
+    require_text(school_year=school_year)
     assert isinstance(school_year, str)
     parts = school_year.split("-")
     if (

@@ -507,6 +507,11 @@ class StudentRecord(Aggregate):
 
     # -- queries --------------------------------------------------------------
 
+    def school_in(self, school_year: str) -> UUID:
+        """The school the student was in during ``school_year`` (the current one if unknown)."""
+        membership = self.years.get(school_year)
+        return membership[2] if membership else self.school
+
     def entries_of(self, school_year: str) -> dict[int, Entry]:
         return {v: e for v, e in self.entries.items() if e.school_year == school_year}
 
