@@ -24,6 +24,8 @@ The rules (DESIGN.md §1, §3 invariant 5; DOMAIN.md §3.3, §3.5):
   subject's current teacher) takes effect only with the principal's approval.
 - Conduct, absences, the GVCN remark, summer conduct training and the year
   result: only the homeroom teacher (GVCN) of the student's class that year.
+- Issuing a transcript (học bạ số) and marking one superseded: the principal of
+  the school of the transcript's last school year, or the school's seal.
 """
 
 from __future__ import annotations
@@ -139,6 +141,10 @@ def _student(
         _teacher(actor, record, f["subject"])
     elif name == "TransferredIn":
         _principal(actor, f["school"], "receive a transferred student")
+    elif name in ("TranscriptIssued", "TranscriptSuperseded"):
+        # DOMAIN.md §3.3: the principal confirms and issues the học bạ.
+        school = record.school_in(f["school_year"]) if "school_year" in f else record.school
+        _principal(actor, school, "issue or supersede a transcript")
     elif name in (
         "IdentityRecorded",
         "ClassJoined",

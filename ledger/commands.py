@@ -29,6 +29,7 @@ from ledger.domain import (
     POSITIONS,
     SCORE_KINDS,
     SCORED,
+    IssuedTranscript,
     School,
     SchoolYear,
     StaffFile,
@@ -37,6 +38,7 @@ from ledger.domain import (
 )
 from ledger.errors import (
     AlreadyExists,
+    ConcurrencyConflict,
     Incomplete,
     InvalidInput,
     NotAuthorized,
@@ -819,6 +821,93 @@ class SchoolCommands:
         by = self._authorise(actor, "AwardGranted", {}, record)
         record.grant_award(award=award, decision=decision, by=by)
         self.save(record, signer=actor)
+
+    # -- issued transcripts (học bạ số) ---------------------------------------------------------
+
+    def transcript_gaps(self, student: UUID) -> list[str]:
+        """What the record lacks before a transcript can be issued; empty when nothing.
+
+        Every school year of the record needs its year result (TT 22/2021 Điều 8–14,
+        TT 27/2020 Điều 9), and a pending summer step (re-assessment, conduct training)
+        needs its outcome. A year without a result names each missing entry.
+        """
+        record = self.load(student, StudentRecord)
+        gaps: list[str] = []
+        for school_year, (_grade, class_name, _school) in sorted(record.years.items()):
+            result = record.results.get(school_year)
+            if result is None:
+                year = self._year_for(record, school_year)
+                missing: list[str] = []
+                if year is not None:
+                    for term in (1, 2):
+                        missing += missing_for_term(record, year, class_name, term)
+                detail = f": {'; '.join(missing)}" if missing else ""
+                gaps.append(f"năm học {school_year} ({class_name}): chưa có kết quả cả năm{detail}")
+            elif result.get("stage") == YEAR and result.get("promotion") in (
+                rules.Promotion.REASSESSMENT_REQUIRED.value,
+                rules.Promotion.SUMMER_TRAINING_REQUIRED.value,
+            ):
+                gaps.append(
+                    f"năm học {school_year} ({class_name}): chưa có kết quả sau "
+                    f"{result['promotion'].removeprefix('Phải ').lower()}"
+                )
+        return gaps
+
+    def issue_transcript(
+        self,
+        actor: Signer,
+        student: UUID,
+        *,
+        transcript: str,
+        school_year: str,
+        record_version: int,
+        sha256: str,
+        reason: str = "đính chính sau khi cấp",
+    ) -> IssuedTranscript:
+        """Record that the principal issued a signed transcript (its PDF's SHA-256).
+
+        The transcript shows the record up to ``record_version``, which must still be
+        the record's head: a record that changed since the document was made is refused
+        (:class:`ConcurrencyConflict`), so is a second issue of the same version
+        (:class:`AlreadyExists`). When an earlier issue is current it is marked
+        superseded in the same save, with ``reason``.
+        """
+        require_text(transcript=transcript, school_year=school_year, reason=reason)
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise InvalidInput("sha256 must be 64 lowercase hex digits")
+        record = self.load(student, StudentRecord)
+        if record_version != record.version:
+            raise ConcurrencyConflict(
+                f"the record changed since the transcript was made (version {record_version}, "
+                f"now {record.version}); make it again"
+            )
+        if school_year not in record.years:
+            raise InvalidInput(f"the student has no school year {school_year}")
+        gaps = self.transcript_gaps(student)
+        if gaps:
+            raise Incomplete("chưa thể cấp học bạ: " + "; ".join(gaps))
+        current = record.current_transcript
+        if record.transcript_up_to_date and current is not None:
+            raise AlreadyExists(
+                f"transcript {current.number} already shows this record as it is "
+                f"(version {current.record_version})"
+            )
+        fields = {"school_year": school_year}
+        by = self._authorise(actor, "TranscriptIssued", fields, record)
+        if current is not None:
+            self._authorise(actor, "TranscriptSuperseded", fields, record)
+            record.supersede_transcript(sha256=current.sha256, reason=reason, by=by)
+        record.issue_transcript(
+            transcript=transcript,
+            number=len(record.transcripts) + 1,
+            school_year=school_year,
+            record_version=record_version,
+            sha256=sha256,
+            supersedes=None if current is None else current.sha256,
+            by=by,
+        )
+        self.save(record, signer=actor)
+        return record.transcripts[-1]
 
     # -- personal data -------------------------------------------------------------------------
 

@@ -308,6 +308,23 @@ class StaffFile(Aggregate):
 
 
 @dataclass(frozen=True)
+class IssuedTranscript:
+    """A transcript issued from a student record (``TranscriptIssued``)."""
+
+    transcript: str
+    number: int
+    school_year: str
+    #: The record version the transcript shows (the events up to it are in its proof).
+    record_version: int
+    #: Hex SHA-256 of the signed PDF.
+    sha256: str
+    #: Version of the ``TranscriptIssued`` event.
+    issued_at: int
+    #: Version of the ``TranscriptSuperseded`` event, or None while it is current.
+    superseded_at: int | None
+
+
+@dataclass(frozen=True)
 class Entry:
     """One recorded assessment: a score or a comment (Đạt / Chưa đạt), as corrected."""
 
@@ -383,6 +400,8 @@ class StudentRecord(Aggregate):
         self.identity: str | None = None
         self.shredded = False
         self.transferred_out_to: str | None = None
+        #: issued transcripts, oldest first (TranscriptIssued, TranscriptSuperseded)
+        self.transcripts: list[IssuedTranscript] = []
 
     # -- membership ---------------------------------------------------------
 
@@ -505,7 +524,52 @@ class StudentRecord(Aggregate):
         self.identity = None
         self.shredded = True
 
+    # -- issued transcripts (học bạ số) ----------------------------------------
+
+    @event("TranscriptIssued")
+    def issue_transcript(
+        self,
+        transcript: str,
+        number: int,
+        school_year: str,
+        record_version: int,
+        sha256: str,
+        supersedes: str | None,
+        by: UUID,
+    ) -> None:
+        """The principal issued a signed transcript of the record up to ``record_version``.
+
+        ``sha256`` is the hex SHA-256 of the signed PDF; ``number`` counts the issues of
+        this record (1, 2, …); ``supersedes`` is the hash of the issue it replaces.
+        """
+        # The body runs before the aggregate takes the event's version.
+        self.transcripts.append(
+            IssuedTranscript(
+                transcript, number, school_year, record_version, sha256, self.version + 1, None
+            )
+        )
+
+    @event("TranscriptSuperseded")
+    def supersede_transcript(self, sha256: str, reason: str, by: UUID) -> None:
+        """An issued transcript no longer shows the record (a correction came after it)."""
+        for i, issued in enumerate(self.transcripts):
+            if issued.sha256 == sha256:
+                self.transcripts[i] = replace(issued, superseded_at=self.version + 1)
+
     # -- queries --------------------------------------------------------------
+
+    @property
+    def current_transcript(self) -> IssuedTranscript | None:
+        """The latest issued transcript, unless it was superseded."""
+        if self.transcripts and self.transcripts[-1].superseded_at is None:
+            return self.transcripts[-1]
+        return None
+
+    @property
+    def transcript_up_to_date(self) -> bool:
+        """True when the current transcript shows the record as it is (nothing came after)."""
+        current = self.current_transcript
+        return current is not None and current.issued_at == self.version
 
     def school_in(self, school_year: str) -> UUID:
         """The school the student was in during ``school_year`` (the current one if unknown)."""
