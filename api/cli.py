@@ -44,6 +44,7 @@ from ledger.errors import (
     RecordNotFound,
     StorageError,
 )
+from projections.errors import ProjectionError
 from signing import algorithms as sig_algorithms
 from signing.csr import load_csr
 from signing.errors import CertificateError, CertificateNotValid, SigningError
@@ -148,6 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = seed(ledger, pki, settings, students=args.students)
         checkpointer = _checkpointer(settings, ledger)
         cp, outcome = checkpointer.checkpoint()
+        summary["issued"] = _demo_issue(settings, ledger, pki, args.jobs)
     finally:
         ledger.close()
     summary["checkpoint"] = {"size": cp.size, "cosigned_by": list(cp.cosigned_by), **outcome}
@@ -182,7 +184,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  Điểm kiểm tra (checkpoint) của sổ nhật ký: {cp.size} sự kiện, "
         f"đồng ký bởi {', '.join(cp.cosigned_by) or 'chưa có nhân chứng'}"
     )
+    issued = s["issued"]
+    print(
+        f"  Học bạ số đã cấp (PDF/A-3, PAdES B-LTA): {issued['issued']} trong "
+        f"{issued['seconds']:.1f} s → {issued['out']}"
+    )
     return EX_OK
+
+
+def _demo_issue(settings: Settings, ledger: Ledger, pki: DemoPKI, jobs: int) -> dict[str, Any]:
+    """Issue every demo student's học bạ số into DATA/out (the last step of ``socai demo``)."""
+    from api.issuing import open_issuer, out_dir
+    from projections.views import open_views
+
+    with open_views(settings) as views:
+        issuer = open_issuer(settings, ledger, pki, views)
+        students = issuer.students_of(_current_school_year(ledger, pki))
+        report = issuer.issue(students, jobs=jobs)
+    refused = [f"{o.student_code}: {o.detail}" for o in report.outcomes if o.status == "refused"]
+    if refused:
+        raise CLIError("demo transcripts refused: " + "; ".join(refused), EX_DATAERR)
+    return {
+        "issued": report.count("issued"),
+        "seconds": round(report.seconds, 2),
+        "out": str(out_dir(settings)),
+    }
 
 
 def _checkpointer(settings: Settings, ledger: Ledger) -> Any:
@@ -350,6 +376,91 @@ def cmd_transcript(args: argparse.Namespace) -> int:
                 print(f"  Khen thưởng: {result['award']}")
             print(f"  Quy định: {result['regulation']}")
     return EX_OK
+
+
+_STATUS_VI = {"issued": "đã cấp", "up_to_date": "không đổi", "refused": "từ chối"}
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    """``socai issue``: sign and issue học bạ số for students, a class or the whole school."""
+    from api.issuing import Progress, open_issuer
+    from projections.views import open_views
+
+    if not (args.student or args.cls or args.all):
+        raise CLIError("name --student CODE, --class NAME or --all", EX_USAGE)
+    if args.jobs < 1:
+        raise CLIError("--jobs must be at least 1", EX_USAGE)
+    settings = Settings.from_env(args.data)
+    ledger, pki = open_ledger(settings)
+    assert pki is not None
+    try:
+        with open_views(settings) as views:
+            issuer = open_issuer(settings, ledger, pki, views)
+            school_year = args.year or _current_school_year(ledger, pki)
+            students = [_resolve_record(ledger, code) for code in args.student or []]
+            if args.cls or args.all:
+                for name in args.cls or [None]:
+                    students += issuer.students_of(school_year, name)
+            for student in students:
+                if not ledger.exists(student):
+                    raise CLIError(f"no student record {student}", EX_NOINPUT)
+            progress = None if args.json or args.quiet else Progress()
+            report = issuer.issue(list(dict.fromkeys(students)), jobs=args.jobs, progress=progress)
+    finally:
+        ledger.close()
+    rows = [
+        {
+            "student_code": o.student_code,
+            "status": o.status,
+            "number": o.number,
+            "sha256": o.sha256,
+            "path": o.path,
+            "supersedes": o.supersedes,
+            "detail": o.detail,
+        }
+        for o in report.outcomes
+    ]
+    summary = {
+        "issued": report.count("issued"),
+        "up_to_date": report.count("up_to_date"),
+        "refused": report.count("refused"),
+        "recovered": report.recovered,
+        "discarded": report.discarded,
+        "seconds": round(report.seconds, 3),
+        "transcripts": rows,
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"Học bạ số: {summary['issued']} đã cấp, {summary['up_to_date']} không đổi, "
+            f"{summary['refused']} từ chối, trong {report.seconds:.1f} s"
+        )
+        if report.recovered or report.discarded:
+            print(
+                f"  Lần chạy trước bị gián đoạn: {report.recovered} tệp đã ghi sổ được đưa vào "
+                f"thư mục, {report.discarded} tệp chưa ghi sổ bị xoá"
+            )
+        for o in report.outcomes:
+            if o.status == "refused":
+                print(f"  {o.student_code}: {_STATUS_VI[o.status]}: {o.detail}")
+            elif o.status == "issued" and args.verbose:
+                print(f"  {o.student_code}: bản {o.number} → {o.path}")
+    return EX_OK if summary["refused"] == 0 else EX_DATAERR
+
+
+def _current_school_year(ledger: Ledger, pki: DemoPKI) -> str:
+    """The latest opened school year of the school, looking back from this year's."""
+    from ledger.domain import school_id, school_year_id
+
+    today = datetime.now(UTC)
+    start = today.year if today.month >= 8 else today.year - 1
+    school = school_id(pki.school_code)
+    for first in range(start, start - 15, -1):
+        year = f"{first}-{first + 1}"
+        if ledger.exists(school_year_id(school, year)):
+            return year
+    raise CLIError("no school year is opened; give --year", EX_USAGE)
 
 
 def _person(ledger: Ledger, school_code: str, text: str) -> UUID:
@@ -1044,6 +1155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.issue import run_issue_bench
     from bench.ledger import run_ledger_bench
     from bench.log import run_log_bench
     from bench.trust import run_trust_bench
@@ -1054,6 +1166,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "log": lambda: run_log_bench(quick=args.quick),
         "trust": lambda: run_trust_bench(quick=args.quick),
         "views": lambda: run_views_bench(quick=args.quick),
+        "issue": lambda: run_issue_bench(quick=args.quick),
     }
     suites = args.suite or list(runners)
     unknown = [s for s in suites if s not in runners]
@@ -1205,6 +1318,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="students in the demo school's classes, 35 a class, at least 3 classes (default 60)",
     )
+    s.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes for issuing"
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_demo)
 
@@ -1251,6 +1367,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_transcript)
 
+    s = sub.add_parser(
+        "issue", help="sign and issue học bạ số (PDF/A-3, PAdES B-LTA) into DATA/out"
+    )
+    s.add_argument("--student", action="append", help="mã học sinh or record UUID (repeatable)")
+    s.add_argument("--class", dest="cls", action="append", help="a class, e.g. 6A1 (repeatable)")
+    s.add_argument("--all", action="store_true", help="every class of the school year")
+    s.add_argument("--year", default=None, help="school year of --class/--all (default: latest)")
+    s.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--verbose", action="store_true", help="list every issued file")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_issue)
+
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")
     s.add_argument("suite", nargs="*", help="suites to run (default: ledger)")
     s.add_argument("--quick", action="store_true")
@@ -1280,7 +1409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as e:
         print(f"socai: storage: {e}", file=sys.stderr)
         return EX_IOERR
-    except (LedgerError, SigningError) as e:
+    except (LedgerError, SigningError, ProjectionError) as e:
         print(f"socai: {type(e).__name__}: {e}", file=sys.stderr)
         return EX_DATAERR
     except OSError as e:

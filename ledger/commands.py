@@ -843,6 +843,8 @@ class SchoolCommands:
                         missing += missing_for_term(record, year, class_name, term)
                 detail = f": {'; '.join(missing)}" if missing else ""
                 gaps.append(f"năm học {school_year} ({class_name}): chưa có kết quả cả năm{detail}")
+            elif (stale := self._stale_result(record, school_year, result)) is not None:
+                gaps.append(f"năm học {school_year} ({class_name}): {stale}")
             elif result.get("stage") == YEAR and result.get("promotion") in (
                 rules.Promotion.REASSESSMENT_REQUIRED.value,
                 rules.Promotion.SUMMER_TRAINING_REQUIRED.value,
@@ -852,6 +854,22 @@ class SchoolCommands:
                     f"{result['promotion'].removeprefix('Phải ').lower()}"
                 )
         return gaps
+
+    def _stale_result(
+        self, record: StudentRecord, school_year: str, recorded: Mapping[str, Any]
+    ) -> str | None:
+        """Why the recorded year result no longer follows from the events, or None."""
+        year = self._year_for(record, school_year)
+        if year is None or school_year != record.school_year:
+            return None  # a year at another school: its result is that school's record
+        stage = recorded.get("stage", YEAR)
+        try:
+            now = year_result(record, year, stage=stage)
+        except Incomplete as e:
+            return f"kết quả cả năm không còn tính được từ các sự kiện ({e})"
+        if now != {k: v for k, v in recorded.items() if k != "stage"}:
+            return "kết quả cả năm đã ghi khác kết quả tính lại sau đính chính (GVCN cần ghi lại)"
+        return None
 
     def issue_transcript(
         self,

@@ -39,3 +39,7 @@ class ViewTimeout(ProjectionError, TimeoutError):
 
 class ViewStopped(ProjectionError):
     """A live view was stopped, or stopped itself after an error (the ``__cause__``)."""
+
+
+class TranscriptIncomplete(ProjectionError):
+    """A transcript lacks data its page or format needs; the message names what is missing."""

@@ -91,7 +91,9 @@ class CmsSigner(signers.Signer):  # type: ignore[misc]  # pyHanko: untyped base
 
     def __init__(self, signer: Signer, chain: Iterable[x509.Certificate] = ()) -> None:
         self.digest, mechanism = _mechanism(signer.algorithm)
-        registry = SimpleCertificateStore.from_certs([_asn1(c) for c in chain])
+        registry = SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            [_asn1(c) for c in chain]
+        )
         super().__init__(
             signing_cert=_asn1(signer.certificate),
             cert_registry=registry,
@@ -261,7 +263,7 @@ def add_validation_data(
             ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in ocsp_responses],
         )
         out = io.BytesIO()
-        writer.write(out)
+        writer.write(out)  # type: ignore[no-untyped-call]
     except (PdfError, ValueError, KeyError) as e:
         raise PadesError(f"cannot add validation data: {e}") from None
     return out.getvalue()
@@ -349,9 +351,7 @@ def lta_statuses(
                     else "UNKNOWN"
                 ),
                 docmdp_ok=None if status is None else status.docmdp_ok,
-                signer=(
-                    status.signing_cert.subject.human_friendly if status is not None else ""
-                ),
+                signer=(status.signing_cert.subject.human_friendly if status is not None else ""),
             )
         )
     return out
