@@ -42,8 +42,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -54,7 +53,6 @@ from uuid import UUID
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
-from eventsourcing.application import LRUCache
 
 from api.logctl import create_log, origin_for
 from api.trust import INTERMEDIATES_FILE, append_certificates, trust_dir
@@ -948,29 +946,6 @@ def _write_pem(path: Path, cert: x509.Certificate) -> None:
     path.chmod(0o644)
 
 
-@contextmanager
-def _aggregate_cache(ledger: Ledger, size: int) -> Iterator[None]:
-    """eventsourcing's aggregate cache, fast-forwarded from the store on every load.
-
-    A bulk run by one writer loads the same records and school year thousands of times, and
-    the ledger replays each from its first event otherwise (minutes instead of seconds for
-    300 students). Every load still reads the newer events from the store, verified as
-    always. Loads return the cached object itself (a copy per load costs about as much as
-    the replay it saves): a command that fails after changing it would leave it ahead of
-    the store, so any failure ends the run, and the cache goes with it: the ledger gets its
-    own setting back on the way out, success or not.
-    """
-    repository = ledger.repository
-    saved = (repository.cache, repository.fastforward, repository.deepcopy_from_cache)
-    repository.cache = LRUCache(maxsize=size)
-    repository.fastforward = True
-    repository.deepcopy_from_cache = False
-    try:
-        yield
-    finally:
-        repository.cache, repository.fastforward, repository.deepcopy_from_cache = saved
-
-
 def seed(ledger: Ledger, pki: DemoPKI, settings: Settings, *, students: int) -> dict[str, Any]:
     """Seed the demo school year (see the module docstring) and return what it did.
 
@@ -983,7 +958,8 @@ def seed(ledger: Ledger, pki: DemoPKI, settings: Settings, *, students: int) -> 
         raise InvalidInput("--students must be a whole number")
     if not 1 <= students <= MAX_STUDENTS:
         raise InvalidInput(f"--students must be between 1 and {MAX_STUDENTS}")
-    with _aggregate_cache(ledger, 2 * students + 200):
+    # Loads return the cached objects themselves: any failure ends the run (see Ledger.cached).
+    with ledger.cached(2 * students + 200, copy=False):
         return _seed(ledger, pki, settings, students)
 
 

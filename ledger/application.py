@@ -13,7 +13,8 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from uuid import UUID
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import (
     InfrastructureFactory,
     JSONTranscoder,
@@ -216,6 +217,34 @@ class Ledger(SchoolCommands, Application[UUID]):
         if not isinstance(agg, cls):
             raise RecordNotFound(f"record {record} is not a {cls.__name__}")
         return agg
+
+    @contextmanager
+    def cached(self, size: int, *, copy: bool = True) -> Iterator[None]:
+        """eventsourcing's aggregate cache for a bulk run, fast-forwarded on every load.
+
+        A bulk run loads the same records many times, and each load replays the record from
+        its first event otherwise. Every load still reads the newer events from the store,
+        verified as always. With ``copy`` (the default) each load returns a deep copy, so a
+        command that fails after changing its aggregate leaves the cache as the store is;
+        without it loads return the cached object itself (faster; then any failure must
+        end the run, as :func:`api.demo.seed` does). The ledger's own setting comes back on
+        the way out, success or not.
+        """
+        repository = self.repository
+        saved = (repository.cache, repository.fastforward, repository.deepcopy_from_cache)
+        repository.cache = LRUCache(maxsize=size)
+        repository.fastforward = True
+        repository.deepcopy_from_cache = copy
+        try:
+            yield
+        finally:
+            repository.cache, repository.fastforward, repository.deepcopy_from_cache = saved
+
+    def forget_cached(self) -> None:
+        """Empty the aggregate cache of :meth:`cached` (after a command failed)."""
+        cache = self.repository.cache
+        if cache is not None:
+            self.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def exists(self, record: UUID) -> bool:
         return bool(self.recorder.select_events(record, limit=1))

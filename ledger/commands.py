@@ -12,7 +12,7 @@ relies on the ledger's ``load``, ``save``, ``exists``, ``actor`` and ``vault``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -824,26 +824,44 @@ class SchoolCommands:
 
     # -- issued transcripts (học bạ số) ---------------------------------------------------------
 
-    def transcript_gaps(self, student: UUID) -> list[str]:
+    def transcript_gaps(
+        self,
+        student: UUID | StudentRecord,
+        *,
+        years: MutableMapping[tuple[UUID, str], SchoolYear | None] | None = None,
+    ) -> list[str]:
         """What the record lacks before a transcript can be issued; empty when nothing.
 
         Every school year of the record needs its year result (TT 22/2021 Điều 8–14,
-        TT 27/2020 Điều 9), and a pending summer step (re-assessment, conduct training)
-        needs its outcome. A year without a result names each missing entry.
+        TT 27/2020 Điều 9), still equal to the result recomputed from the events (a
+        correction after it means the GVCN records it again), and a pending summer step
+        (re-assessment, conduct training) needs its outcome. A year without a result names
+        each missing entry. ``student`` may be the loaded record; ``years`` caches the
+        school years across calls (a bulk run).
         """
-        record = self.load(student, StudentRecord)
+        record = (
+            student if isinstance(student, StudentRecord) else self.load(student, StudentRecord)
+        )
+        cache: MutableMapping[tuple[UUID, str], SchoolYear | None] = {} if years is None else years
+
+        def year_of(school_year: str) -> SchoolYear | None:
+            key = (record.school_in(school_year), school_year)
+            if key not in cache:
+                cache[key] = self._year_for(record, school_year)
+            return cache[key]
+
         gaps: list[str] = []
         for school_year, (_grade, class_name, _school) in sorted(record.years.items()):
             result = record.results.get(school_year)
             if result is None:
-                year = self._year_for(record, school_year)
+                year = year_of(school_year)
                 missing: list[str] = []
                 if year is not None:
                     for term in (1, 2):
                         missing += missing_for_term(record, year, class_name, term)
                 detail = f": {'; '.join(missing)}" if missing else ""
                 gaps.append(f"năm học {school_year} ({class_name}): chưa có kết quả cả năm{detail}")
-            elif (stale := self._stale_result(record, school_year, result)) is not None:
+            elif (stale := self._stale_result(record, year_of(school_year), result)) is not None:
                 gaps.append(f"năm học {school_year} ({class_name}): {stale}")
             elif result.get("stage") == YEAR and result.get("promotion") in (
                 rules.Promotion.REASSESSMENT_REQUIRED.value,
@@ -855,12 +873,12 @@ class SchoolCommands:
                 )
         return gaps
 
+    @staticmethod
     def _stale_result(
-        self, record: StudentRecord, school_year: str, recorded: Mapping[str, Any]
+        record: StudentRecord, year: SchoolYear | None, recorded: Mapping[str, Any]
     ) -> str | None:
         """Why the recorded year result no longer follows from the events, or None."""
-        year = self._year_for(record, school_year)
-        if year is None or school_year != record.school_year:
+        if year is None or year.school_year != record.school_year:
             return None  # a year at another school: its result is that school's record
         stage = recorded.get("stage", YEAR)
         try:
@@ -881,6 +899,7 @@ class SchoolCommands:
         record_version: int,
         sha256: str,
         reason: str = "đính chính sau khi cấp",
+        years: MutableMapping[tuple[UUID, str], SchoolYear | None] | None = None,
     ) -> IssuedTranscript:
         """Record that the principal issued a signed transcript (its PDF's SHA-256).
 
@@ -901,7 +920,7 @@ class SchoolCommands:
             )
         if school_year not in record.years:
             raise InvalidInput(f"the student has no school year {school_year}")
-        gaps = self.transcript_gaps(student)
+        gaps = self.transcript_gaps(record, years=years)
         if gaps:
             raise Incomplete("chưa thể cấp học bạ: " + "; ".join(gaps))
         current = record.current_transcript

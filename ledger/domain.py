@@ -320,6 +320,8 @@ class IssuedTranscript:
     sha256: str
     #: Version of the ``TranscriptIssued`` event.
     issued_at: int
+    #: SHA-256 of the issue this one replaced, or None for a first issue.
+    supersedes: str | None
     #: Version of the ``TranscriptSuperseded`` event, or None while it is current.
     superseded_at: int | None
 
@@ -545,7 +547,14 @@ class StudentRecord(Aggregate):
         # The body runs before the aggregate takes the event's version.
         self.transcripts.append(
             IssuedTranscript(
-                transcript, number, school_year, record_version, sha256, self.version + 1, None
+                transcript,
+                number,
+                school_year,
+                record_version,
+                sha256,
+                self.version + 1,
+                supersedes,
+                None,
             )
         )
 

@@ -33,7 +33,8 @@ import hashlib
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ class SigningKit:
     crls: list[bytes]
     font: Path | None
     location: str
+    _chars: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def load(cls, data_dir: Path, crls: list[bytes], passphrase: bytes | None = None) -> SigningKit:
@@ -154,9 +156,18 @@ class SigningKit:
             timestamper=tsa.pyhanko_timestamper(),
             certificates=certificates,
             crls=crls,
-            font=appearance_font(),
+            font=None,
             location=pki.province,
         )
+
+    def font_for(self, lines: Iterable[str]) -> Path:
+        """The appearance font, extended when ``lines`` hold a character it lacks."""
+        wanted = set("".join(lines))
+        if self.font is None or not wanted <= self._chars:
+            self._chars |= wanted
+            self._chars |= {c for cert in self.certificates for c in _cn(cert)}
+            self.font = appearance_font("".join(sorted(self._chars)))
+        return self.font
 
     def signer(self, role: SignerRole) -> Signer:
         if role.staff_code is None:
@@ -191,35 +202,49 @@ class SigningKit:
                 pending=(
                     tuple((b.field_name, b.page, b.box) for b in later) if lock == "others" else ()
                 ),
-                font=self.font,
+                font=self.font_for(role.lines),
             )
             pdf = pades.sign(pdf, request, timestamper=self.timestamper)
         pdf = pades.add_validation_data(pdf, certificates=self.certificates, crls=self.crls)
         return pades.timestamp_document(pdf, timestamper=self.timestamper)
 
 
-def appearance_font() -> Path:
-    """Noto Serif Regular without OpenType layout tables, for signature appearances.
+#: Characters every appearance font carries: ASCII (class names, times, codes) and the
+#: words of the appearance lines.
+_APPEARANCE_BASE = "".join(chr(c) for c in range(0x20, 0x7F)) + "Ký lúc Giáo viên chủ nhiệm lớp"
 
-    pyHanko subsets the appearance font for every signature; the GPOS, GSUB and GDEF
-    tables cost most of that and Vietnamese needs none of them here (every letter with
-    its marks is a precomposed glyph in the subset), so they are dropped once and cached.
+
+def appearance_font(text: str = "") -> Path:
+    """Noto Serif Regular cut down to the characters of ``text``, for signature appearances.
+
+    pyHanko embeds a subset of the appearance font in every signature it makes, and
+    subsetting a whole Vietnamese font costs more than the signature itself. A font with
+    only the characters the appearances use (the signers' names and titles, ASCII) makes
+    that step cheap; OpenType layout tables are dropped (every Vietnamese letter with its
+    marks is a precomposed glyph). Cached by character set next to the source font.
     """
+    from fontTools import subset
     from fontTools.ttLib import TTFont
 
     from projections import fonts
 
+    chars = sorted(set(_APPEARANCE_BASE + text) - {"\n"})
+    digest = hashlib.sha256("".join(chars).encode("utf-8")).hexdigest()[:16]
     source = fonts.serif_path("regular")
-    lean = source.with_name(source.stem + ".appearance.ttf")
-    if not lean.is_file():
+    path = source.with_name(f"{source.stem}.appearance-{digest}.ttf")
+    if not path.is_file():
         font = TTFont(source)
-        for table in ("GPOS", "GSUB", "GDEF"):
-            if table in font:
-                del font[table]
-        temp = lean.with_name(f".{lean.name}.{os.getpid()}.tmp")
+        options = subset.Options()
+        options.layout_features = []
+        options.drop_tables += ["GPOS", "GSUB", "GDEF"]
+        options.name_IDs = ["*"]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(c) for c in chars])
+        subsetter.subset(font)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         font.save(temp)
-        os.replace(temp, lean)
-    return lean
+        os.replace(temp, path)
+    return path
 
 
 _KIT: SigningKit | None = None
@@ -270,6 +295,9 @@ class IssueReport:
     """Pending files of an interrupted run that were moved into place (their event existed)."""
     discarded: int = 0
     """Pending files of an interrupted run without an event, deleted."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in this process per phase: ``prepare`` (checkpoint, views), ``plan``,
+    ``wait`` (for the workers), ``record``."""
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -322,6 +350,8 @@ class Issuer:
         self._names: dict[str, str] = {}
         self._checked: dict[bytes, None] = {}
         self._crls: list[bytes] | None = None
+        #: School years loaded during this issuer's runs (they hold rosters and plans).
+        self._years: dict[tuple[UUID, str], Any] = {}
         self.principal_code = principal_code or self._principal_code()
 
     # -- who signs ---------------------------------------------------------------------------
@@ -400,7 +430,7 @@ class Issuer:
             current = record.current_transcript
             assert current is not None
             return IssueOutcome(code, "up_to_date", number=current.number, sha256=current.sha256)
-        gaps = self.ledger.transcript_gaps(student)
+        gaps = self.ledger.transcript_gaps(record, years=self._years)
         if gaps:
             return IssueOutcome(code, "refused", "chưa thể cấp học bạ: " + "; ".join(gaps))
         years = self.views.transcripts.transcripts_of(student, self.ledger.vault)
@@ -618,25 +648,28 @@ class Issuer:
                 school_year=planned.school_year,
                 record_version=planned.record_version,
                 sha256=digest,
+                years=self._years,
             )
         except AlreadyExists as e:
             temp.unlink(missing_ok=True)
             return IssueOutcome(planned.code, "up_to_date", str(e))
         except LedgerError as e:
             temp.unlink(missing_ok=True)
+            self.ledger.forget_cached()
             return IssueOutcome(planned.code, "refused", str(e))
+        except BaseException:
+            self.ledger.forget_cached()
+            raise
         final = self.out / name
         os.replace(temp, final)
         _fsync_dir(self.out)
-        previous = self.ledger.load(planned.student, StudentRecord).transcripts
-        supersedes = previous[-2].sha256 if len(previous) > 1 else None
         return IssueOutcome(
             planned.code,
             "issued",
             number=issued.number,
             sha256=digest,
             path=str(final),
-            supersedes=supersedes,
+            supersedes=issued.supersedes,
         )
 
     # -- the bulk run -----------------------------------------------------------------------------
@@ -666,6 +699,19 @@ class Issuer:
         called after each student. ``stop_after`` stops after that many issued (tests of an
         interrupted run).
         """
+        # Loads return the cached aggregates themselves (a copy per load costs more than
+        # the rest of a plan); a command that fails drops the cache (see record()).
+        with self.ledger.cached(4 * len(students) + 100, copy=False):
+            return self._issue(students, jobs=jobs, progress=progress, stop_after=stop_after)
+
+    def _issue(
+        self,
+        students: Sequence[UUID],
+        *,
+        jobs: int,
+        progress: Callable[[int, int, IssueOutcome], None] | None,
+        stop_after: int | None,
+    ) -> IssueReport:
         started = time.perf_counter()
         report = IssueReport()
         report.recovered, report.discarded = self.recover()
@@ -677,28 +723,43 @@ class Issuer:
                 f"the checkpoint has {len(checkpoint.cosigned_by)} cosignatures, "
                 f"{quorum} needed: are the witnesses reachable?"
             )
-        planned: list[_Planned] = []
         total = len(students)
-        done = 0
-        for student in students:
-            try:
-                p = self.plan(student, checkpoint)
-            except (ProjectionError, LedgerError) as e:
-                p = IssueOutcome(self._code(student), "refused", str(e))
-            if isinstance(p, IssueOutcome):
-                report.outcomes.append(p)
-                done += 1
-                if progress is not None:
-                    progress(done, total, p)
-            else:
-                planned.append(p)
-        by_code = {p.code: p for p in planned}
-        issued = 0
-        for code, made in self._make_all([p.job for p in planned], jobs):
+        done = issued = 0
+        self._years.clear()
+        phases = report.phases
+        phases.update(prepare=time.perf_counter() - started, plan=0.0, wait=0.0, record=0.0)
+
+        def planned() -> Iterable[_Planned]:
+            nonlocal done
+            for student in students:
+                t = time.perf_counter()
+                try:
+                    p = self.plan(student, checkpoint)
+                except (ProjectionError, LedgerError) as e:
+                    p = IssueOutcome(self._code(student), "refused", str(e))
+                phases["plan"] += time.perf_counter() - t
+                if isinstance(p, IssueOutcome):
+                    report.outcomes.append(p)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total, p)
+                else:
+                    yield p
+
+        made_all = self._make_all(planned(), jobs)
+        while True:
+            t = time.perf_counter()
+            item = next(made_all, None)
+            phases["wait"] += time.perf_counter() - t
+            if item is None:
+                break
+            plan, made = item
+            t = time.perf_counter()
             if isinstance(made, str):
-                outcome = IssueOutcome(code, "refused", made)
+                outcome = IssueOutcome(plan.code, "refused", made)
             else:
-                outcome = self.record(by_code[code], made)
+                outcome = self.record(plan, made)
+            phases["record"] += time.perf_counter() - t
             report.outcomes.append(outcome)
             done += 1
             issued += outcome.status == "issued"
@@ -709,14 +770,25 @@ class Issuer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _make_all(self, jobs_: list[Job], jobs: int) -> Iterable[tuple[str, bytes | str]]:
+    def _make_all(
+        self, plans: Iterable[_Planned], jobs: int
+    ) -> Iterator[tuple[_Planned, bytes | str]]:
+        """Each plan with its signed PDF (or why not), in order; planning overlaps signing.
+
+        With ``jobs`` > 1 the documents are made in worker processes, a few per worker in
+        flight: this process plans the next ones and records the finished ones meanwhile.
+        """
         crls = self.crls()
-        if not jobs_:
+        it = iter(plans)
+        if jobs <= 1:
+            kit: SigningKit | None = None
+            for plan in it:
+                if kit is None:
+                    kit = SigningKit.load(self.data_dir, crls, self.pki.passphrase)
+                yield plan, _make_with(kit, plan.job)[1]
             return
-        if jobs <= 1 or len(jobs_) <= 1:
-            kit = SigningKit.load(self.data_dir, crls, self.pki.passphrase)
-            for job in jobs_:
-                yield _make_with(kit, job)
+        first = next(it, None)
+        if first is None:
             return
         context = multiprocessing.get_context("forkserver")
         with concurrent.futures.ProcessPoolExecutor(
@@ -725,20 +797,19 @@ class Issuer:
             initializer=_init_worker,
             initargs=(str(self.data_dir), crls, self.pki.passphrase),
         ) as pool:
-            # Bounded look-ahead: a few documents per worker in flight, results in order.
-            window = max(2, 4 * jobs)
-            futures: list[concurrent.futures.Future[tuple[str, bytes | str]]] = []
-            it = iter(jobs_)
-            for job in it:
-                futures.append(pool.submit(_make, job))
-                if len(futures) >= window:
-                    break
-            while futures:
-                head = futures.pop(0)
-                yield head.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    futures.append(pool.submit(_make, nxt))
+            window = 3 * jobs
+            queue: deque[tuple[_Planned, concurrent.futures.Future[tuple[str, bytes | str]]]]
+            queue = deque([(first, pool.submit(_make, first.job))])
+            exhausted = False
+            while queue:
+                while not exhausted and len(queue) < window:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        exhausted = True
+                    else:
+                        queue.append((nxt, pool.submit(_make, nxt.job)))
+                plan, future = queue.popleft()
+                yield plan, future.result()[1]
 
 
 def _fsync_dir(path: Path) -> None:

@@ -20,6 +20,7 @@ each CMS object is reserved up front (``bytes_reserved``), so pyHanko signs exac
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,9 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -108,6 +111,18 @@ class CmsSigner(signers.Signer):  # type: ignore[misc]  # pyHanko: untyped base
         return self._signer.sign(data)
 
 
+_SIGNERS: dict[tuple[int, tuple[bytes, ...]], tuple[Signer, CmsSigner]] = {}
+
+
+def _cms_signer(signer: Signer, chain: tuple[x509.Certificate, ...]) -> CmsSigner:
+    """One :class:`CmsSigner` per key and chain in a process (its registry is built once)."""
+    key = (id(signer), tuple(c.fingerprint(hashes.SHA256()) for c in chain))
+    hit = _SIGNERS.get(key)
+    if hit is None or hit[0] is not signer:
+        hit = _SIGNERS[key] = (signer, CmsSigner(signer, chain))
+    return hit[1]
+
+
 @dataclass(frozen=True)
 class SignatureRequest:
     """One visible PAdES signature: who signs, where, and what it locks."""
@@ -164,6 +179,51 @@ def _reserve(certs: Iterable[x509.Certificate]) -> int:
     return 2 * size
 
 
+_PROGRAMS: dict[str, tuple[bytes, int]] = {}
+
+
+def _font_program(path: str) -> tuple[bytes, int]:
+    """The font file Flate-compressed, and its length (read once per process)."""
+    hit = _PROGRAMS.get(path)
+    if hit is None:
+        raw = Path(path).read_bytes()
+        hit = _PROGRAMS[path] = (zlib.compress(raw, 6), len(raw))
+    return hit
+
+
+@dataclass(frozen=True)
+class _WholeFont(GlyphAccumulatorFactory):  # type: ignore[misc]  # pyHanko: untyped base
+    """pyHanko's OpenType engine, embedding the font file as it is instead of a subset.
+
+    For a font already cut down to the characters the appearances use: pyHanko's per
+    signature subsetting and re-encoding of the font program (fontTools compile and save)
+    then costs more than the CMS signature itself. Glyph ids stay those of the file, which
+    the CIDToGIDMap /Identity of pyHanko's CIDFontType2 expects.
+    """
+
+    def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
+        engine = super().create_font_engine(writer, obj_stream)
+        engine._subset_created = True  # nothing to subset: embed the file itself
+        cid = engine.cidfont_obj
+        compressed, length = _font_program(self.font_file)
+
+        def set_font_file(w: Any) -> Any:
+            stream = generic.StreamObject(
+                {
+                    generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode"),
+                    # ISO 32000-1 Table 127: the decoded length of a TrueType program.
+                    generic.pdf_name("/Length1"): generic.NumberObject(length),
+                },
+                encoded_data=compressed,
+            )
+            ref = w.add_object(stream)
+            cid._font_descriptor[generic.pdf_name("/FontFile2")] = ref
+            return ref
+
+        cid.set_font_file = set_font_file
+        return engine
+
+
 _STYLES: dict[tuple[Path | None, str], TextStampStyle] = {}
 
 
@@ -172,7 +232,7 @@ def _style(font: Path | None, stamp_text: str) -> TextStampStyle:
     style = _STYLES.get(key)
     if style is None:
         box = (
-            TextBoxStyle(font=GlyphAccumulatorFactory(str(font), font_size=8))
+            TextBoxStyle(font=_WholeFont(str(font), font_size=8))
             if font is not None
             else TextBoxStyle(font_size=8)
         )
@@ -211,7 +271,7 @@ def sign(pdf: bytes, request: SignatureRequest, *, timestamper: Any) -> bytes:
     )
     lines = [line.replace("%", "%%") for line in request.lines]
     stamp_text = "\n".join([*lines, f"{request.time_label}: %(ts)s"])
-    signer = CmsSigner(request.signer, request.chain)
+    signer = _cms_signer(request.signer, request.chain)
     meta = signers.PdfSignatureMetadata(
         field_name=request.field_name,
         md_algorithm=signer.digest,
