@@ -243,7 +243,7 @@ class Ledger(SchoolCommands, Application[UUID]):
     def forget_cached(self) -> None:
         """Empty the aggregate cache of :meth:`cached` (after a command failed)."""
         cache = self.repository.cache
-        if cache is not None:
+        if isinstance(cache, LRUCache):
             self.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def exists(self, record: UUID) -> bool:

@@ -204,7 +204,7 @@ class _WholeFont(GlyphAccumulatorFactory):  # type: ignore[misc]  # pyHanko: unt
     def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
         engine = super().create_font_engine(writer, obj_stream)
         engine._subset_created = True  # nothing to subset: embed the file itself
-        cid = engine.cidfont_obj
+        cid: Any = engine.cidfont_obj
         compressed, length = _font_program(self.font_file)
 
         def set_font_file(w: Any) -> Any:
@@ -212,7 +212,7 @@ class _WholeFont(GlyphAccumulatorFactory):  # type: ignore[misc]  # pyHanko: unt
                 {
                     generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode"),
                     # ISO 32000-1 Table 127: the decoded length of a TrueType program.
-                    generic.pdf_name("/Length1"): generic.NumberObject(length),
+                    generic.pdf_name("/Length1"): generic.NumberObject(length),  # type: ignore[no-untyped-call]
                 },
                 encoded_data=compressed,
             )
