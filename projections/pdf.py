@@ -950,7 +950,10 @@ class _Layout:
         qr_size, qr_top = 78.0, self.y - 6
         self.qr(RIGHT - qr_size, qr_top, qr_size)
         tid = issue["transcript_id"]
-        self.text(RIGHT - qr_size - 20, qr_top + qr_size + 1, tid, "", 6.5, "C", qr_size + 40)
+        # The id is on the issue line below; under the code, only what it is for.
+        self.text(
+            RIGHT - qr_size, qr_top + qr_size + 1, "Quét mã để xác minh", "I", 6.5, "C", qr_size
+        )
         self.text(LEFT, self.y + 4, "HỌC BẠ", "B", 22, "C", WIDTH)
         self.text(LEFT, self.y + 33, LEVEL_NAMES[self.data["level"]], "B", 13, "C", WIDTH)
         subtitle = "(Học bạ số – bản điện tử có chữ ký số)"

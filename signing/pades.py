@@ -19,12 +19,14 @@ each CMS object is reserved up front (``bytes_reserved``), so pyHanko signs exac
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -35,6 +37,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import AxisAlignment, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
@@ -67,6 +70,9 @@ DOC_TIMESTAMP_FIELD = "DocTimeStamp"
 _CMS_OVERHEAD = 6144
 
 Lock = Literal["none", "others", "all"]
+
+#: Vietnam time (UTC+7), shown in signature appearances.
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class PadesError(SigningError):
@@ -138,7 +144,8 @@ class SignatureRequest:
     box: tuple[int, int, int, int]
     """Field rectangle (x1, y1, x2, y2) in PDF points, origin bottom-left."""
     lines: tuple[str, ...]
-    """Text of the appearance, one line each (name, title…); the signing time follows."""
+    """Text of the appearance, one line each (name, title…); the signing time follows,
+    in :attr:`zone` (the time-stamp token holds the proven time)."""
     reason: str | None = None
     location: str | None = None
     lock: Lock = "none"
@@ -149,6 +156,8 @@ class SignatureRequest:
     """Fields still to be signed after this one (name, page, box): created empty in this
     revision, so that a later signature fills an existing field under the lock."""
     time_label: str = "Ký lúc"
+    zone: dt.tzinfo = VIETNAM
+    """Time zone of the signing time shown in the appearance."""
     font: Path | None = None
     """OpenType font for the appearance (must cover the text); None for pyHanko's default."""
 
@@ -225,6 +234,7 @@ class _WholeFont(GlyphAccumulatorFactory):  # type: ignore[misc]  # pyHanko: unt
 
 
 _STYLES: dict[tuple[Path | None, str], TextStampStyle] = {}
+_TIME = "%d/%m/%Y %H:%M:%S %z"
 
 
 def _style(font: Path | None, stamp_text: str) -> TextStampStyle:
@@ -232,17 +242,35 @@ def _style(font: Path | None, stamp_text: str) -> TextStampStyle:
     style = _STYLES.get(key)
     if style is None:
         box = (
-            TextBoxStyle(font=_WholeFont(str(font), font_size=8))
+            TextBoxStyle(font=_WholeFont(str(font), font_size=8), font_size=8, leading=11)
             if font is not None
-            else TextBoxStyle(font_size=8)
+            else TextBoxStyle(font_size=8, leading=11)
         )
         style = _STYLES[key] = TextStampStyle(
             stamp_text=stamp_text,
             text_box_style=box,
-            timestamp_format="%d/%m/%Y %H:%M:%S %z",
-            border_width=1,
+            # The page frames the box; a border here would draw a second frame.
+            border_width=0,
+            inner_content_layout=SimpleBoxLayoutRule(
+                x_align=AxisAlignment.ALIGN_MID,
+                y_align=AxisAlignment.ALIGN_MID,
+                margins=Margins.uniform(4),
+            ),
         )
     return style
+
+
+class _PdfA3Signer(signers.PdfSigner):  # type: ignore[misc]  # pyHanko: untyped base
+    """``PdfSigner`` that keeps the file a PDF 1.7 document (PDF/A-3 is based on it).
+
+    pyHanko declares the ISO/TS 32002 extension for ECDSA and EdDSA keys, which raises the
+    document's version to PDF 2.0 in the catalog. PAdES signatures with these algorithms
+    are defined for PDF 1.7 by ETSI EN 319 142-1 (with the ESIC extension pyHanko still
+    declares), so only the ESIC declaration is kept.
+    """
+
+    def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
+        signers.pdf_signer._ensure_esic_ext(pdf_out)
 
 
 def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
@@ -261,16 +289,28 @@ def sign(pdf: bytes, request: SignatureRequest, *, timestamper: Any) -> bytes:
     that forbids this signature, a malformed PDF).
     """
     writer = _writer(pdf)
-    for name, page, box in request.pending:
+    for i, (name, page, box) in enumerate(request.pending):
+        # The last signature locks the document: its field is born with the lock, which
+        # pyHanko applies when that field is signed.
+        last = i == len(request.pending) - 1
         fields.append_signature_field(
-            writer, fields.SigFieldSpec(sig_field_name=name, on_page=page, box=box)
+            writer,
+            fields.SigFieldSpec(
+                sig_field_name=name,
+                on_page=page,
+                box=box,
+                field_mdp_spec=fields.FieldMDPSpec(action=fields.FieldMDPAction.ALL)
+                if last
+                else None,
+                doc_mdp_update_value=fields.MDPPerm.NO_CHANGES if last else None,
+            ),
         )
     existing = any(
         name == request.field_name and value is None
         for name, value, _ in fields.enumerate_sig_fields(writer.prev, filled_status=None)
     )
     lines = [line.replace("%", "%%") for line in request.lines]
-    stamp_text = "\n".join([*lines, f"{request.time_label}: %(ts)s"])
+    stamp_text = "\n".join([*lines, f"{request.time_label}: %(local_time)s"])
     signer = _cms_signer(request.signer, request.chain)
     meta = signers.PdfSignatureMetadata(
         field_name=request.field_name,
@@ -282,7 +322,7 @@ def sign(pdf: bytes, request: SignatureRequest, *, timestamper: Any) -> bytes:
             fields.MDPPerm.NO_CHANGES if request.lock == "all" else fields.MDPPerm.FILL_FORMS
         ),
     )
-    pdf_signer = signers.PdfSigner(
+    pdf_signer = _PdfA3Signer(
         meta,
         signer,
         timestamper=timestamper,
@@ -295,6 +335,7 @@ def sign(pdf: bytes, request: SignatureRequest, *, timestamper: Any) -> bytes:
             writer,
             bytes_reserved=_reserve([request.signer.certificate, *request.chain]),
             output=out,
+            appearance_text_params={"local_time": dt.datetime.now(request.zone).strftime(_TIME)},
         )
     except (PyHankoSigningError, PdfError, ValueError, KeyError) as e:
         raise PadesError(f"cannot sign field {request.field_name!r}: {e}") from None

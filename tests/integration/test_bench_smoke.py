@@ -29,3 +29,18 @@ def test_bench_quick_writes_reports(
     markdown = (tmp_path / "bench-report.md").read_text("utf-8")
     assert "| sqlite | single (1/save)" in markdown and "inclusion proof" in markdown
     assert "## ledger" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_bench_issue_quick_reports_both_pipelines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOCAI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "bench smoke")
+    assert main(["bench", "issue", "--quick", "--out", str(tmp_path)]) == 0
+    issue = json.loads((tmp_path / "bench-report.json").read_text("utf-8"))["issue"]
+    assert issue["transcripts"] == 40 and issue["refused"] == 0
+    assert issue["naive_ms_per_transcript"] > 0 and issue["bulk_per_s"] > 0
+    assert set(issue["bulk_phases_seconds"]) == {"prepare", "plan", "wait", "record"}
+    assert "naive: pyHanko defaults" in (tmp_path / "bench-report.md").read_text("utf-8")
+    capsys.readouterr()
