@@ -254,7 +254,7 @@ def _style(font: Path | None, stamp_text: str) -> TextStampStyle:
             inner_content_layout=SimpleBoxLayoutRule(
                 x_align=AxisAlignment.ALIGN_MID,
                 y_align=AxisAlignment.ALIGN_MID,
-                margins=Margins.uniform(4),
+                margins=Margins.uniform(4),  # type: ignore[no-untyped-call]
             ),
         )
     return style
