@@ -63,7 +63,11 @@ def test_init_then_demo_history_audit(tmp_path: Path, capsys: pytest.CaptureFixt
     assert out_at + 1 == in_at
     assert events[in_at]["signer_name"] == "Trần Thị Hương, Hiệu trưởng"
     assert "ScoreRecorded" in names[:out_at] and "ScoreRecorded" in names[in_at:]
-    assert names[-1] == "YearResultRecorded"
+    # The demo ends by issuing the học bạ số: the year result, then the issue.
+    assert names[-2:] == ["YearResultRecorded", "TranscriptIssued"]
+    assert events[-1]["signer_name"] == "Trần Thị Hương, Hiệu trưởng"
+    assert summary["issued"]["issued"] == summary["students"]
+    assert len(list((data / "out").glob("*.pdf"))) == summary["students"]
     assert all(e["prev"] == p["hash"] for p, e in itertools.pairwise(events))
 
     code, out, _ = run(capsys, "--data", str(data), "history", summary["examples"]["corrected"])
@@ -72,14 +76,16 @@ def test_init_then_demo_history_audit(tmp_path: Path, capsys: pytest.CaptureFixt
 
     code, out, _ = run(capsys, "--data", str(data), "audit", "--json")
     report = json.loads(out)
-    assert code == 0 and report["ok"] and report["events"] == summary["events"]
+    issued = summary["issued"]["issued"]  # one TranscriptIssued per student, after the seed
+    assert code == 0 and report["ok"] and report["events"] == summary["events"] + issued
 
 
 def test_demo_refuses_to_seed_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
     code, out, _ = run(capsys, "--data", str(data), "demo", "--students", "1", "--json")
     assert code == 0
-    events = json.loads(out)["events"]
+    summary = json.loads(out)
+    events = summary["events"] + summary["issued"]["issued"]  # the seed, then the issues
     code, _, err = run(capsys, "--data", str(data), "demo", "--students", "1")
     assert code == EX_CANTCREAT and "already seeded" in err
     for bad in ("0", "-3", "10001"):
