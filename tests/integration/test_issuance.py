@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import jsonschema
 import pytest
 
 from api.cli import open_ledger
@@ -40,6 +41,7 @@ from signing.pki import DemoPKI
 from tests.conftest import drop_postgres, postgres_url
 
 STUDENTS = 6
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -186,6 +188,10 @@ def test_attachments_carry_the_data_and_a_proof_of_the_record_head(demo: Demo) -
     assert data["issue"]["record_version"] == current.record_version
     assert data["student"]["code"] == record.student_code
     proof = json.loads(files["proof.json"])
+    schema = json.loads((ROOT / "docs" / "schemas" / "proof.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(proof)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate({**proof, "record_version": "1"})
     assert proof["record"] == str(student)
     assert [e["version"] for e in proof["events"]] == list(range(1, current.record_version + 1))
     inclusion = proof["inclusion"]
