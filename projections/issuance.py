@@ -120,7 +120,8 @@ class SigningKit:
     """Per process: the keys, the TSA, the appearance font and the validation data.
 
     ``crls`` are DER CRLs of every CA in the chains (made once per run by the issuing
-    process); they go into each document's DSS with ``certificates``.
+    process); they go into each document's DSS with ``certificates`` (the CA and TSA
+    certificates) and the certificates of the document's own signers.
     """
 
     pki: DemoPKI
@@ -143,14 +144,8 @@ class SigningKit:
         if not (tsa_dir / "cert.pem").is_file():
             raise IssueError(f"no time-stamp authority in {tsa_dir}: PAdES B-T needs one")
         tsa = load_demo_tsa(tsa_dir, secret, [pki.so])
-        certificates = [
-            pki.root,
-            pki.so,
-            pki.school,
-            tsa.certificate,
-            pki.seal,
-            *pki.staff.values(),
-        ]
+        # The chains every document needs; each adds its own signers' certificates.
+        certificates = [pki.root, pki.so, pki.school, tsa.certificate]
         return cls(
             pki=pki,
             timestamper=tsa.pyhanko_timestamper(),
@@ -165,7 +160,8 @@ class SigningKit:
         wanted = set("".join(lines))
         if self.font is None or not wanted <= self._chars:
             self._chars |= wanted
-            self._chars |= {c for cert in self.certificates for c in _cn(cert)}
+            self._chars |= {c for cert in self.pki.staff.values() for c in _cn(cert)}
+            self._chars |= set(_cn(self.pki.seal))
             self.font = appearance_font("".join(sorted(self._chars)))
         return self.font
 
@@ -205,7 +201,10 @@ class SigningKit:
                 font=self.font_for(role.lines),
             )
             pdf = pades.sign(pdf, request, timestamper=self.timestamper)
-        pdf = pades.add_validation_data(pdf, certificates=self.certificates, crls=self.crls)
+        signers = [self.signer(roles[name]).certificate for name in order]
+        pdf = pades.add_validation_data(
+            pdf, certificates=[*self.certificates, *signers], crls=self.crls
+        )
         return pades.timestamp_document(pdf, timestamper=self.timestamper)
 
 
@@ -691,18 +690,16 @@ class Issuer:
         *,
         jobs: int = 2,
         progress: Callable[[int, int, IssueOutcome], None] | None = None,
-        stop_after: int | None = None,
     ) -> IssueReport:
         """Issue a transcript for each student whose record changed since its last issue.
 
         ``jobs`` worker processes render and sign (1: in this process). ``progress`` is
-        called after each student. ``stop_after`` stops after that many issued (tests of an
-        interrupted run).
+        called after each student.
         """
         # Loads return the cached aggregates themselves (a copy per load costs more than
         # the rest of a plan); a command that fails drops the cache (see record()).
         with self.ledger.cached(4 * len(students) + 100, copy=False):
-            return self._issue(students, jobs=jobs, progress=progress, stop_after=stop_after)
+            return self._issue(students, jobs=jobs, progress=progress)
 
     def _issue(
         self,
@@ -710,7 +707,6 @@ class Issuer:
         *,
         jobs: int,
         progress: Callable[[int, int, IssueOutcome], None] | None,
-        stop_after: int | None,
     ) -> IssueReport:
         started = time.perf_counter()
         report = IssueReport()
@@ -724,7 +720,7 @@ class Issuer:
                 f"{quorum} needed: are the witnesses reachable?"
             )
         total = len(students)
-        done = issued = 0
+        done = 0
         self._years.clear()
         phases = report.phases
         phases.update(prepare=time.perf_counter() - started, plan=0.0, wait=0.0, record=0.0)
@@ -762,11 +758,8 @@ class Issuer:
             phases["record"] += time.perf_counter() - t
             report.outcomes.append(outcome)
             done += 1
-            issued += outcome.status == "issued"
             if progress is not None:
                 progress(done, total, outcome)
-            if stop_after is not None and issued >= stop_after:
-                break
         report.seconds = time.perf_counter() - started
         return report
 
