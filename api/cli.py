@@ -147,9 +147,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     assert pki is not None
     try:
         summary = seed(ledger, pki, settings, students=args.students)
-        checkpointer = _checkpointer(settings, ledger)
-        cp, outcome = checkpointer.checkpoint()
         summary["issued"] = _demo_issue(settings, ledger, pki, args.jobs)
+        # The last checkpoint covers everything, the TranscriptIssued events included.
+        cp, outcome = _checkpointer(settings, ledger).checkpoint()
     finally:
         ledger.close()
     summary["checkpoint"] = {"size": cp.size, "cosigned_by": list(cp.cosigned_by), **outcome}
@@ -564,6 +564,7 @@ def cmd_shred(args: argparse.Namespace) -> int:
         history = ledger.history(record)
     finally:
         ledger.close()
+    removed = _remove_issued_copies(settings, code) if kind == "student" else 0
     erasure = next(e for e in reversed(history) if e["event"] == "PersonalDataShredded")
     if args.json:
         _print_json(
@@ -576,15 +577,23 @@ def cmd_shred(args: argparse.Namespace) -> int:
                 "signed_by": erasure["signer_name"],
                 "reason": erasure["fields"]["reason"],
                 "key_destroyed": True,
+                "issued_copies_removed": removed,
                 "completed_earlier_erasure": finished,
             }
         )
         return EX_OK
+    copies = (
+        f"  Đã xoá {removed} bản học bạ số đã cấp lưu tại trường (sổ cái vẫn giữ mã băm của chúng)."
+        if removed
+        else None
+    )
     if finished:
         print(
             f"Đã hoàn tất việc xoá dữ liệu cá nhân của {label} {code} (hồ sơ {record}), "
             f"đã ghi ở phiên bản {erasure['version']}: khoá định danh đã được huỷ."
         )
+        if copies:
+            print(copies)
         return EX_OK
     print(f"Đã xoá dữ liệu cá nhân của {label} {code} (hồ sơ {record}):")
     print(f"  khoá định danh đã bị huỷ: {erased} không thể giải mã được nữa.")
@@ -592,11 +601,30 @@ def cmd_shred(args: argparse.Namespace) -> int:
         f"  Sự kiện {erasure['event']} (phiên bản {erasure['version']}) "
         f"ký bởi {erasure['signer_name']}; lý do: {erasure['fields']['reason']}"
     )
+    if copies:
+        print(copies)
     print(
         "  Kết quả học tập và lịch sử hồ sơ được giữ nguyên; mọi mã băm, chữ ký và "
         "chứng minh vẫn kiểm tra được (socai audit)."
     )
     return EX_OK
+
+
+def _remove_issued_copies(settings: Settings, student_code: str) -> int:
+    """Delete the school's copies of a student's issued transcripts (they show the identity).
+
+    The student keeps theirs; the ledger keeps each issue's SHA-256, so a copy presented
+    later is still recognised. Pending files of an interrupted run go too.
+    """
+    from api.issuing import out_dir
+    from projections.issuance import PENDING
+
+    removed = 0
+    for folder in (out_dir(settings), out_dir(settings) / PENDING):
+        for path in sorted(folder.glob(f"{student_code}-*.pdf")):
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

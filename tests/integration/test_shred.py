@@ -61,12 +61,21 @@ class Case:
 
 
 def _files(case: Case, needle: bytes) -> list[str]:
-    """Every file under the data directory (ledger.sqlite, -wal, -shm, vault.sqlite, ...)."""
+    """Every file under the data directory (ledger.sqlite, -wal, -shm, vault.sqlite, ...).
+
+    Except the issued transcripts in ``DATA/out``: a học bạ shows the student's identity by
+    design; ``socai shred`` deletes the school's copies (checked by the tests below).
+    """
+    out = case.data / "out"
     return [
         str(path.relative_to(case.data))
         for path in sorted(case.data.rglob("*"))
-        if path.is_file() and needle in path.read_bytes()
+        if path.is_file() and out not in path.parents and needle in path.read_bytes()
     ]
+
+
+def _issued_copies(case: Case) -> list[Path]:
+    return sorted((case.data / "out").rglob(f"{STUDENT}-*.pdf"))
 
 
 def _pg_dump_binary() -> str:
@@ -185,9 +194,12 @@ def test_shred_a_student(case: Case, caplog: pytest.LogCaptureFixture) -> None:
     else:
         assert any(place.startswith("ledger.sqlite") for place in seen), seen
 
+    assert len(_issued_copies(case)) == 1  # the demo issued the student's học bạ số
     code, out, err = case.socai("shred", STUDENT, "--reason", REASON)
     assert code == 0, err
     assert f"Đã xoá dữ liệu cá nhân của học sinh {STUDENT}" in out
+    assert "Đã xoá 1 bản học bạ số đã cấp lưu tại trường" in out
+    assert _issued_copies(case) == []
     assert "PersonalDataShredded" in out and "Trần Thị Hương, Hiệu trưởng" in out
     assert CANARY not in out
 
