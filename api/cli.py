@@ -378,6 +378,39 @@ def cmd_transcript(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``socai verify FILE.pdf``: exit 0 TOTAL-PASSED, 1 TOTAL-FAILED, 2 INDETERMINATE."""
+    from projections.verify import VerifyTrust, trust_from_data_dir, verify_file
+
+    if args.online:
+        raise CLIError("--online is not available yet: verify offline (the default)", EX_USAGE)
+    extra: list[x509.Certificate] = []
+    for pem in args.trust or []:
+        try:
+            extra += x509.load_pem_x509_certificates(_read_input(pem, "trust file"))
+        except ValueError:
+            raise CLIError(f"{pem}: no PEM certificate", EX_DATAERR) from None
+    settings = Settings.from_env(args.data)
+    if (settings.data_dir / "socai.json").is_file():
+        trust = trust_from_data_dir(settings.data_dir, extra)
+    elif extra:
+        trust = VerifyTrust(roots=tuple(extra))
+    else:
+        raise CLIError(
+            f"no trust anchors: {settings.data_dir} is not a data directory; give --trust PEM",
+            EX_USAGE,
+        )
+    path = Path(args.file)
+    if not path.is_file():
+        raise CLIError(f"{path}: no such file", EX_NOINPUT)
+    report = verify_file(path, trust)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        print(report.as_text(args.lang), end="")
+    return report.exit_code
+
+
 _STATUS_VI = {"issued": "đã cấp", "up_to_date": "không đổi", "refused": "từ chối"}
 
 
@@ -1407,6 +1440,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--verbose", action="store_true", help="list every issued file")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_issue)
+
+    s = sub.add_parser(
+        "verify", help="verify an issued học bạ số: exit 0 passed, 1 failed, 2 indeterminate"
+    )
+    s.add_argument("file", help="the PDF file")
+    s.add_argument("--json", action="store_true", help="the report as JSON")
+    s.add_argument("--offline", action="store_true", help="no network (the default)")
+    s.add_argument("--online", action="store_true", help="also ask the issuer (not yet)")
+    s.add_argument("--trust", action="append", help="extra trust anchors, PEM (repeatable)")
+    s.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the text")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")
     s.add_argument("suite", nargs="*", help="suites to run (default: ledger)")
