@@ -69,6 +69,7 @@ from typing import Any
 from uuid import UUID
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
@@ -428,8 +429,8 @@ def _byterange(sig: Any) -> Check:
 
     name = f"pdf.byterange.{sig.field_name}"
     try:
-        sig.compute_integrity_info()
-        coverage = sig.coverage
+        # Coverage only: the modifications are analysed once, in the AdES validation.
+        coverage = sig.evaluate_signature_coverage()
     except (SignatureValidationError, Exception) as e:
         return _failed(name, "FORMAT_FAILURE", f"ByteRange invalid: {e}"[:400], "ByteRange sai")
     if coverage not in (SignatureCoverageLevel.ENTIRE_REVISION, SignatureCoverageLevel.ENTIRE_FILE):
@@ -907,6 +908,7 @@ def _ledger_signatures(
     unknown: list[str] = []
     verified: set[tuple[bytes, bytes]] = set()
     paths: dict[bytes, str | None] = {}
+    issuers: dict[bytes, str | None] = {}
     for version, _topic, _state, env in parsed:
         entry = certs.get(env.signer)
         if entry is None:
@@ -932,13 +934,7 @@ def _ledger_signatures(
             problems.append(f"v{version}: signed outside the certificate's validity")
             continue
         if env.signer not in paths:
-            try:
-                verify_certificate_path(
-                    cert, list(s.trust.intermediates), list(s.trust.roots), moment
-                )
-                paths[env.signer] = None
-            except SigningError as e:
-                paths[env.signer] = str(e)
+            paths[env.signer] = _chain_problem(s, cert, moment, issuers)
         if paths[env.signer] is not None:
             unknown.append(f"v{version}: {paths[env.signer]}")
     if problems:
@@ -968,6 +964,39 @@ def _ledger_signatures(
                 "chữ ký các sự kiện hợp lệ",
             )
         )
+
+
+def _chain_problem(
+    s: _State, cert: x509.Certificate, moment: datetime, issuers: dict[bytes, str | None]
+) -> str | None:
+    """Why ``cert`` does not chain to an anchor at ``moment``, or None.
+
+    The first certificate of each issuing CA gets a full path validation; the others of
+    the same CA only their issuer's signature and their validity at ``moment`` (the path
+    above the CA is the one already validated).
+    """
+    from cryptography.exceptions import InvalidSignature
+
+    issuer = next((c for c in s.trust.intermediates if c.subject == cert.issuer), None)
+    key = issuer.fingerprint(hashes.SHA256()) if issuer is not None else None
+    if key is None or key not in issuers:
+        try:
+            verify_certificate_path(cert, list(s.trust.intermediates), list(s.trust.roots), moment)
+            problem = None
+        except SigningError as e:
+            problem = str(e)
+        if key is not None:
+            issuers[key] = problem
+        return problem
+    if issuers[key] is not None or issuer is None:
+        return issuers[key]
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError) as e:
+        return f"not issued by {issuer.subject.rfc4514_string()}: {e}"
+    if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
+        return "not valid at the event's time"
+    return None
 
 
 def _inclusion(
