@@ -1220,6 +1220,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.ledger import run_ledger_bench
     from bench.log import run_log_bench
     from bench.trust import run_trust_bench
+    from bench.verify import run_verify_bench
     from bench.views import run_views_bench
 
     runners = {
@@ -1228,6 +1229,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "trust": lambda: run_trust_bench(quick=args.quick),
         "views": lambda: run_views_bench(quick=args.quick),
         "issue": lambda: run_issue_bench(quick=args.quick),
+        "verify": lambda: run_verify_bench(quick=args.quick),
     }
     suites = args.suite or list(runners)
     unknown = [s for s in suites if s not in runners]

@@ -44,3 +44,17 @@ def test_bench_issue_quick_reports_both_pipelines(
     assert set(issue["bulk_phases_seconds"]) == {"prepare", "plan", "wait", "record"}
     assert "naive: pyHanko defaults" in (tmp_path / "bench-report.md").read_text("utf-8")
     capsys.readouterr()
+
+
+@pytest.mark.slow
+def test_bench_verify_quick_reports_latency_and_audit_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOCAI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "bench smoke")
+    assert main(["bench", "verify", "--quick", "--out", str(tmp_path)]) == 0
+    verify = json.loads((tmp_path / "bench-report.json").read_text("utf-8"))["verify"]
+    assert verify["verdict"] == "TOTAL-PASSED" and verify["audit_ok"]
+    assert 0 < verify["in_process"]["p50_ms"] <= verify["in_process"]["max_ms"]
+    assert verify["audit_events"] > 0 and verify["bare_verifications_per_s_all_cores"] > 0
+    capsys.readouterr()
