@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health, log, pki, tsa, verify
+from api.routes import health, log, pki, transcripts, tsa, verify
 from api.scheduler import DEFAULT_EVERY_EVENTS, DEFAULT_EVERY_SECONDS, CheckpointScheduler
 from api.services import Services
 from ledger.application import Settings
@@ -46,4 +46,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(tsa.router)
     app.include_router(log.router)
     app.include_router(verify.router)
+    app.include_router(transcripts.router)
     return app

@@ -382,8 +382,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """``socai verify FILE.pdf``: exit 0 TOTAL-PASSED, 1 TOTAL-FAILED, 2 INDETERMINATE."""
     from projections.verify import VerifyTrust, trust_from_data_dir, verify_file
 
-    if args.online:
-        raise CLIError("--online is not available yet: verify offline (the default)", EX_USAGE)
+    if args.online and args.offline:
+        raise CLIError("--online and --offline exclude each other", EX_USAGE)
     extra: list[x509.Certificate] = []
     for pem in args.trust or []:
         try:
@@ -404,6 +404,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CLIError(f"{path}: no such file", EX_NOINPUT)
     report = verify_file(path, trust)
+    if args.online:
+        from projections.verify import verify_online
+
+        report = verify_online(report, trust, base_url=args.issuer)
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -1449,7 +1453,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="the PDF file")
     s.add_argument("--json", action="store_true", help="the report as JSON")
     s.add_argument("--offline", action="store_true", help="no network (the default)")
-    s.add_argument("--online", action="store_true", help="also ask the issuer (not yet)")
+    s.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask the issuer: is this the current issue, is its log consistent",
+    )
+    s.add_argument(
+        "--issuer", default=None, help="the issuer's address (default: from the verify URL)"
+    )
     s.add_argument("--trust", action="append", help="extra trust anchors, PEM (repeatable)")
     s.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the text")
     s.set_defaults(func=cmd_verify)

@@ -88,6 +88,7 @@ __all__ = [
     "VerifyTrust",
     "trust_from_data_dir",
     "verify_file",
+    "verify_online",
     "verify_pdf",
 ]
 
@@ -731,6 +732,8 @@ def _attachments(s: _State) -> bool:
         return False
     issue = (s.transcript or {}).get("issue", {})
     s.document.update(
+        record=(s.proof or {}).get("record"),
+        verify_url=(s.transcript or {}).get("verify_url"),
         transcript_id=issue.get("transcript_id"),
         number=issue.get("number"),
         issued_on=issue.get("issued_on"),
@@ -1075,6 +1078,8 @@ def _inclusion(
             )
         )
         return
+    s.document["checkpoint_size"] = checkpoint.size
+    s.document["checkpoint_root"] = base64.b64encode(checkpoint.root).decode("ascii")
     s.add(
         _passed(
             "ledger.inclusion",
@@ -1324,3 +1329,166 @@ def verify_file(
             )
         )
     return _report_from(answer)
+
+
+# -- online: freshness ------------------------------------------------------------------------
+
+
+def _issuer_base(report: Report) -> str | None:
+    from urllib.parse import urlsplit
+
+    url = report.document.get("verify_url")
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def verify_online(
+    report: Report, trust: VerifyTrust, *, base_url: str | None = None, timeout: float = 10.0
+) -> Report:
+    """Add the online checks to an offline report: is this file a current issue, and is the
+    issuer's log still consistent with the checkpoint in the proof?
+
+    ``online.status``: the issuer lists the record's issues; this file's SHA-256 must be
+    one of them and not superseded. ``online.checkpoint``: the issuer's latest checkpoint,
+    signed by a trusted log key and cosigned by the trusted witnesses, must extend the
+    proof's checkpoint (RFC 9162 §2.1.4 consistency proof). Unreachable: INDETERMINATE.
+    """
+    import httpx
+
+    base = base_url or _issuer_base(report)
+    record = report.document.get("record")
+    sha = report.document.get("sha256")
+    if base is None or record is None or sha is None:
+        extra = (
+            _unknown(
+                "online.status",
+                "TRY_LATER",
+                "no issuer address or record to ask",
+                "không có địa chỉ nơi cấp để hỏi",
+            ),
+        )
+        return Report(report.checks + extra, report.document)
+    checks: list[Check] = []
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            answer = client.get(f"{base}/api/v1/transcripts/{record}")
+            if answer.status_code == 404:
+                checks.append(
+                    _failed(
+                        "online.status",
+                        "GENERIC",
+                        "the issuer does not know this record",
+                        "nơi cấp không có hồ sơ này",
+                    )
+                )
+            else:
+                answer.raise_for_status()
+                issues = answer.json()["transcripts"]
+                mine = next((t for t in issues if t.get("sha256") == sha), None)
+                if mine is None:
+                    checks.append(
+                        _failed(
+                            "online.status",
+                            "GENERIC",
+                            "the issuer never issued this file (unknown SHA-256)",
+                            "nơi cấp chưa từng cấp tệp này",
+                        )
+                    )
+                elif mine.get("superseded"):
+                    newer = max(int(t["number"]) for t in issues)
+                    checks.append(
+                        _failed(
+                            "online.status",
+                            "REVOKED",
+                            f"issue {mine['number']} was superseded (the current issue is "
+                            f"{newer}, after a correction)",
+                            f"bản cấp lần {mine['number']} đã bị thay thế bởi bản cấp lần {newer}",
+                            current=newer,
+                        )
+                    )
+                else:
+                    checks.append(
+                        _passed(
+                            "online.status",
+                            f"issue {mine['number']} is the current issue",
+                            f"bản cấp lần {mine['number']} là bản hiện hành",
+                        )
+                    )
+            checks.append(_online_checkpoint(client, base, report, trust))
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
+        checks.append(
+            _unknown(
+                "online.status",
+                "TRY_LATER",
+                f"the issuer could not be asked: {type(e).__name__}: {e}"[:300],
+                "không liên hệ được nơi cấp",
+            )
+        )
+    return Report(report.checks + tuple(checks), report.document)
+
+
+def _online_checkpoint(client: Any, base: str, report: Report, trust: VerifyTrust) -> Check:
+    size = report.document.get("checkpoint_size")
+    root_b64 = report.document.get("checkpoint_root")
+    if not isinstance(size, int) or not isinstance(root_b64, str) or not trust.log_vkeys:
+        return _unknown(
+            "online.checkpoint",
+            "TRY_LATER",
+            "no trusted checkpoint to compare with",
+            "không có điểm kiểm tra tin cậy để so sánh",
+        )
+    note = client.get(f"{base}/api/v1/log/checkpoint")
+    note.raise_for_status()
+    witnesses = [CosignatureVerifier.from_vkey(k) for k in trust.witness_vkeys]
+    latest = None
+    for vkey in trust.log_vkeys:
+        try:
+            latest = require_witnesses(
+                note.content,
+                NoteVerifier.from_vkey(vkey),
+                witnesses,
+                min(trust.witness_quorum, len(witnesses)),
+            )
+            break
+        except (SigningError, ValueError):
+            continue
+    if latest is None:
+        return _failed(
+            "online.checkpoint",
+            "GENERIC",
+            "the issuer's latest checkpoint is not signed and witnessed by trusted keys",
+            "điểm kiểm tra mới nhất không có chữ ký tin cậy",
+        )
+    if latest.size < size:
+        return _failed(
+            "online.checkpoint",
+            "GENERIC",
+            f"the issuer's log shrank from {size} to {latest.size} events",
+            "sổ cái của nơi cấp bị rút ngắn",
+        )
+    if latest.size > size:
+        answer = client.get(
+            f"{base}/api/v1/log/consistency", params={"old": size, "new": latest.size}
+        )
+        answer.raise_for_status()
+        proof = [base64.b64decode(h) for h in answer.json()["consistency_proof"]]
+        try:
+            merkle.verify_consistency(
+                size, latest.size, proof, base64.b64decode(root_b64), latest.root
+            )
+        except SigningError as e:
+            return _failed(
+                "online.checkpoint",
+                "GENERIC",
+                f"the issuer's log is not consistent with the proof's checkpoint: {e}",
+                "sổ cái của nơi cấp không nhất quán với bằng chứng trong học bạ",
+            )
+    return _passed(
+        "online.checkpoint",
+        f"the issuer's witnessed log of {latest.size} events extends the proof's ({size})",
+        "sổ cái của nơi cấp nhất quán với bằng chứng trong học bạ",
+    )
