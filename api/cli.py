@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import sys
@@ -403,6 +404,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CLIError(f"{path}: no such file", EX_NOINPUT)
+    # pyHanko logs what it finds in a hostile file, tracebacks included; the report says it.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     report = verify_file(path, trust)
     if args.online:
         from projections.verify import verify_online

@@ -206,7 +206,7 @@ def audit(
     return report
 
 
-def _replay(ledger: Any, stored: StoredEvent) -> Any | None:
+def _replay(mapper: Any, stored: StoredEvent) -> Any | None:
     """The domain event of a stored row, decoded without verification (pass 2 verifies)."""
     try:
         env = envelope.decode(stored.state)
@@ -214,9 +214,62 @@ def _replay(ledger: Any, stored: StoredEvent) -> Any | None:
             stored.originator_id, stored.originator_version, stored.topic, env.payload
         )
         # The plain eventsourcing mapper: decoding and upcasting, no signature check.
-        return Mapper.to_domain_event(ledger.mapper, plain)
+        return Mapper.to_domain_event(mapper, plain)
     except Exception:  # pass 2 reports the defect of this event
         return None
+
+
+def plain_mapper() -> Mapper[UUID]:
+    """An eventsourcing mapper with the ledger's transcodings, for reading events offline."""
+    from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+
+
+class Replay:
+    """Records rebuilt from their events in log order, each event judged as it comes.
+
+    :meth:`feed` takes the stored events of any records, in log order, and returns the
+    problems of each: ``authority`` (:mod:`ledger.authority`, with the records as they were
+    at that point of the log) and ``derivation`` (a recorded year result that differs from
+    the one recomputed from the events). ``socai audit`` feeds it the whole log; the
+    verifier of an issued transcript feeds it the events of its proof bundle.
+    """
+
+    def __init__(self, mapper: Any) -> None:
+        self.mapper = mapper
+        self.aggregates: dict[UUID, Any] = {}
+
+    def feed(self, stored: StoredEvent) -> list[tuple[str, str]]:
+        if not stored.topic.startswith(DOMAIN_TOPICS):
+            return []  # aggregates of other modules (tests, extensions) have no rules here
+        event = _replay(self.mapper, stored)
+        if event is None:
+            return []
+        aggregates = self.aggregates
+        rid = _uuid(stored.originator_id)
+        target = aggregates.get(rid)
+        name = stored.topic.rsplit(".", 1)[-1]
+        fields = dict(vars(event))
+        problems: list[tuple[str, str]] = []
+        by = fields.get("by")
+        if by is not None:
+            actor = aggregates.get(_uuid(by))
+            year = _context_year(aggregates, target, name, fields)
+            try:
+                authority.check(name, fields, actor, target, year)
+            except LedgerError as e:
+                problems.append(("authority", f"{name}: {e}"))
+            if name == "YearResultRecorded" and isinstance(target, StudentRecord):
+                problems += _check_derivation(aggregates, target, fields)
+        try:
+            aggregates[rid] = event.mutate(target)
+        except Exception:  # a broken chain; pass 2 reports it
+            return problems
+        return problems
 
 
 def _context_year(
@@ -245,32 +298,10 @@ def _check_authority(ledger: Any, report: AuditReport, only: UUID | None) -> Non
     Memory grows with the number of records (their current state), not with the number
     of events.
     """
-    aggregates: dict[UUID, Any] = {}
+    replay = Replay(ledger.mapper)
     for stored in _notifications(ledger, ()):
-        if not stored.topic.startswith(DOMAIN_TOPICS):
-            continue  # aggregates of other modules (tests, extensions) have no rules here
-        event = _replay(ledger, stored)
-        if event is None:
-            continue
+        problems = replay.feed(stored)
         rid = _uuid(stored.originator_id)
-        target = aggregates.get(rid)
-        name = stored.topic.rsplit(".", 1)[-1]
-        fields = dict(vars(event))
-        problems: list[tuple[str, str]] = []
-        by = fields.get("by")
-        if by is not None:
-            actor = aggregates.get(_uuid(by))
-            year = _context_year(aggregates, target, name, fields)
-            try:
-                authority.check(name, fields, actor, target, year)
-            except LedgerError as e:
-                problems.append(("authority", f"{name}: {e}"))
-            if name == "YearResultRecorded" and isinstance(target, StudentRecord):
-                problems += _check_derivation(aggregates, target, fields)
-        try:
-            aggregates[rid] = event.mutate(target)
-        except Exception:  # noqa: S112 - a broken chain; pass 2 reports it
-            continue
         if only is None or rid == only:
             report.problems.extend(
                 Problem(str(rid), stored.originator_version, c, d) for c, d in problems

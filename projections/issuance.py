@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
+from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
 from ledger.checkpoints import Checkpointer, SignedCheckpoint
@@ -71,6 +72,8 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 PROOF_FORMAT = "socai-proof/1"
 PENDING = ".pending"
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:socai:transcript")
+#: School-year events about single students' class membership: not in proof bundles.
+_ROSTER_EVENTS = ("StudentJoined", "StudentLeft")
 
 
 class IssueError(ProjectionError):
@@ -544,16 +547,27 @@ class Issuer:
         return decode(bytes(events[0].state)).hash.hex()
 
     def proof(self, student: UUID, version: int, checkpoint: SignedCheckpoint) -> bytes:
-        """``proof.json``: the record's events up to ``version``, certificates, inclusion."""
+        """``proof.json``: the record's events up to ``version``, certificates, inclusion.
+
+        Besides the record's own events, ``context`` holds the events of the records that
+        decide whether each of them was authorised (ledger.authority): the schools, the
+        school years the student was in, and the staff file (or school) owning each signing
+        certificate, as far as the log had them when the head was logged. Every event
+        carries its log position (``leaf_index``), so a verifier replays them in log order.
+        The school years' enrolments of other students (``Joined``/``Left``) are left out:
+        they judge nothing here, and they would disclose the class list.
+        """
         import json
 
-        events = self.ledger.recorder.select_events(student, lte=version)
+        from ledger.domain import SchoolYear as _SchoolYear
+
+        log = self.ledger.transparency_log
         certificates: dict[str, dict[str, str]] = {}
-        out_events = []
-        for stored in events:
+        owners: set[UUID] = set()
+
+        def entry_of(stored: Any) -> dict[str, Any]:
             state = bytes(stored.state)
-            envelope = decode(state)
-            fp = envelope.signer
+            fp = decode(state).signer
             key = fp.hex()
             if key not in certificates:
                 entry = self.ledger.registry.get(fp)
@@ -565,9 +579,38 @@ class Issuer:
                     "owner": str(entry.owner),
                     "der": _b64(entry.certificate.public_bytes(Encoding.DER)),
                 }
-            out_events.append(
-                {"version": stored.originator_version, "topic": stored.topic, "state": _b64(state)}
-            )
+                owners.add(entry.owner)
+            return {
+                "version": stored.originator_version,
+                "topic": stored.topic,
+                "state": _b64(state),
+                "leaf_index": log.leaf(stored.originator_id, stored.originator_version).index,
+            }
+
+        out_events = [entry_of(e) for e in self.ledger.recorder.select_events(student, lte=version)]
+        head_index = out_events[-1]["leaf_index"]
+        record = self.ledger.load(student, StudentRecord)
+        related: list[UUID] = []
+        for school_year, (_grade, _class, school) in sorted(record.years.items()):
+            related += [school, school_year_id(school, school_year)]
+        context: list[dict[str, Any]] = []
+        year_topic = get_topic(_SchoolYear) + "."
+        done: set[UUID] = {student}
+        queue = list(dict.fromkeys(related))
+        while queue or owners - done:
+            rid = queue.pop(0) if queue else sorted(owners - done, key=str)[0]
+            if rid in done:
+                continue
+            done.add(rid)
+            for stored in self.ledger.recorder.select_events(rid):
+                name = stored.topic.rsplit(".", 1)[-1]
+                if stored.topic.startswith(year_topic) and name in _ROSTER_EVENTS:
+                    continue
+                item = entry_of(stored)
+                if item["leaf_index"] > head_index:
+                    break
+                context.append({"record": str(rid), **item})
+        context.sort(key=lambda e: e["leaf_index"])
         inclusion = self.checkpointer.prove_record(student, version, checkpoint)
         salt = self.ledger.vault.salt(student)
         bundle = {
@@ -575,6 +618,7 @@ class Issuer:
             "record": str(student),
             "record_version": version,
             "events": out_events,
+            "context": context,
             "certificates": certificates,
             "inclusion": inclusion,
             "checkpoint_timestamp": None

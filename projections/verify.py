@@ -802,6 +802,67 @@ def _data(s: _State) -> None:
         )
 
 
+def _shown_problems(year: Mapping[str, Any]) -> list[str]:
+    """Where the year block's shown values differ from its recorded result.
+
+    The page draws ``subjects``, ``learning``, ``conduct``… while the ledger checks bind
+    ``result``: both must say the same (projections.transcript builds the first from the
+    second), or a re-signed file could show scores the ledger never recorded.
+    """
+    sy = year.get("school_year")
+    result = year.get("result")
+    if not isinstance(result, Mapping):
+        return [f"{sy}: no result"]
+    subjects = result.get("subjects") or {}
+    shown = {s.get("name"): s for s in year.get("subjects") or [] if isinstance(s, Mapping)}
+    out = []
+    if set(shown) != set(subjects):
+        out.append(f"{sy}: the subjects shown are not the result's")
+    tt27 = result.get("regulation") == "TT27/2020"
+    keys = (
+        ("assessed", "level", "code", "test")
+        if tt27
+        else (
+            "assessed",
+            "term1",
+            "term2",
+            "year",
+            "reassessed",
+        )
+    )
+    for name, row in shown.items():
+        recorded = subjects.get(name)
+        if not isinstance(recorded, Mapping) or any(row.get(k) != recorded.get(k) for k in keys):
+            out.append(f"{sy}: {name} shown differs from the result")
+    if tt27:
+        qualities = {q.get("name"): q.get("level") for q in year.get("qualities") or []}
+        if qualities != result.get("qualities") or year.get("outcome") != result.get("result"):
+            out.append(f"{sy}: qualities or outcome shown differ from the result")
+    else:
+        learning = year.get("learning") or {}
+        conduct = year.get("conduct") or {}
+        recorded_conduct = result.get("conduct") or {}
+        pairs = [
+            (learning.get("year"), result.get("learning")),
+            (learning.get("raw"), result.get("learning_raw")),
+            (learning.get("adjusted_by"), result.get("adjusted_by")),
+            (learning.get("after_reassessment"), result.get("learning_after_reassessment")),
+            (conduct.get("term1"), recorded_conduct.get("term1")),
+            (conduct.get("term2"), recorded_conduct.get("term2")),
+            (conduct.get("year"), recorded_conduct.get("year")),
+            (conduct.get("after_summer"), result.get("conduct_after_summer")),
+            (year.get("promotion"), result.get("promotion")),
+        ]
+        if any(a != b for a, b in pairs):
+            out.append(f"{sy}: learning, conduct or promotion shown differ from the result")
+    if year.get("absences") != result.get("absences"):
+        out.append(f"{sy}: absences shown differ from the result")
+    title = result.get("award")
+    if title and title not in {a.get("award") for a in year.get("awards") or []}:
+        out.append(f"{sy}: the award of the result is not shown")
+    return out
+
+
 def _b64(text: Any) -> bytes:
     if not isinstance(text, str):
         raise ValueError("not base64 text")
@@ -900,6 +961,7 @@ def _ledger(s: _State) -> None:
     _ledger_signatures(s, parsed, certs)
     _inclusion(s, record, head, proof)
     _ledger_data(s, record, parsed, proof, data)
+    _ledger_authority(s, record, events, proof, certs, data)
 
 
 def _ledger_signatures(
@@ -1000,6 +1062,147 @@ def _chain_problem(
     if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
         return "not valid at the event's time"
     return None
+
+
+def _ledger_authority(
+    s: _State,
+    record: UUID,
+    events: Sequence[Any],
+    proof: Mapping[str, Any],
+    certs: Mapping[bytes, tuple[x509.Certificate, str]],
+    data: Mapping[str, Any],
+) -> None:
+    """Replay the record with its context in log order: authority, and the results again.
+
+    The context events (schools, school years, the signers' staff files) are each checked
+    for their hash and signature; their chains may have gaps (a school year's enrolments of
+    other students are left out of the bundle). Each of the record's events is judged by
+    :mod:`ledger.authority` as the audit judges it, and each year result in the data is
+    recomputed from the replayed records (:mod:`ledger.results`).
+    """
+    from eventsourcing.persistence import StoredEvent
+
+    from ledger.audit import Replay, plain_mapper
+    from ledger.domain import SchoolYear, StudentRecord, school_year_id
+    from ledger.errors import LedgerError
+    from ledger.results import year_result
+
+    context = proof.get("context")
+    if not isinstance(context, list):
+        s.add(
+            _unknown(
+                "ledger.authority",
+                "TRY_LATER",
+                "the proof carries no context to judge the signers' authority",
+                "bằng chứng không kèm dữ liệu để xét thẩm quyền người ký",
+            )
+        )
+        return
+    rows: list[tuple[int, StoredEvent, bool]] = []
+    bad: list[str] = []
+    try:
+        for e in events:
+            rows.append(
+                (
+                    int(e["leaf_index"]),
+                    StoredEvent(record, int(e["version"]), str(e["topic"]), _b64(e["state"])),
+                    True,
+                )
+            )
+        for e in context:
+            rid = UUID(str(e["record"]))
+            state = _b64(e["state"])
+            env = envelope.decode(state)
+            env.verify_hash(envelope.record_id_bytes(rid), int(e["version"]), str(e["topic"]))
+            entry = certs.get(env.signer)
+            if entry is None:
+                raise SigningError(f"context {rid} v{e['version']}: signer not in the proof")
+            root = env.batch_root()
+            algorithms.verify(
+                entry[0].public_key(),
+                env.algorithm,
+                env.signature,
+                envelope.batch_message(env.batch_size, root),
+            )
+            rows.append(
+                (
+                    int(e["leaf_index"]),
+                    StoredEvent(rid, int(e["version"]), str(e["topic"]), state),
+                    False,
+                )
+            )
+    except (KeyError, ValueError, TypeError, SigningError, binascii.Error) as err:
+        s.add(
+            _failed(
+                "ledger.authority",
+                "FORMAT_FAILURE",
+                f"context malformed: {err}"[:300],
+                "dữ liệu thẩm quyền sai",
+            )
+        )
+        return
+    rows.sort(key=lambda r: r[0])
+    replay = Replay(plain_mapper())
+    for _index, stored, own in rows:
+        problems = replay.feed(stored)
+        if own:
+            bad += [f"v{stored.originator_version} {check}: {detail}" for check, detail in problems]
+    if bad:
+        s.add(
+            _failed(
+                "ledger.authority",
+                "GENERIC",
+                "; ".join(bad[:5]),
+                "có sự kiện do người không có thẩm quyền ghi",
+            )
+        )
+    else:
+        s.add(
+            _passed(
+                "ledger.authority",
+                f"every one of the record's {len(events)} events was made by someone with the "
+                "authority for it at that point of the log",
+                "mọi sự kiện đều do người có thẩm quyền ghi",
+            )
+        )
+    student = replay.aggregates.get(record)
+    differences: list[str] = []
+    if not isinstance(student, StudentRecord):
+        differences.append("the record could not be rebuilt")
+    else:
+        for year in data.get("years") or []:
+            sy = str(year.get("school_year"))
+            membership = student.years.get(sy)
+            school_year = (
+                replay.aggregates.get(school_year_id(membership[2], sy)) if membership else None
+            )
+            if not isinstance(school_year, SchoolYear):
+                differences.append(f"{sy}: no school year to recompute in")
+                continue
+            try:
+                again = year_result(student, school_year, stage=str(year.get("stage") or "year"))
+            except LedgerError as err:
+                differences.append(f"{sy}: cannot be recomputed: {err}")
+                continue
+            if again != year.get("result"):
+                differences.append(f"{sy}: the result recomputed from the events differs")
+    if differences:
+        s.add(
+            _failed(
+                "data.derivation",
+                "GENERIC",
+                "; ".join(differences[:5]),
+                "kết quả tính lại từ sự kiện khác với học bạ",
+            )
+        )
+    else:
+        s.add(
+            _passed(
+                "data.derivation",
+                "every year result recomputed from the events (ledger.results) equals the data",
+                "kết quả cả năm tính lại từ các sự kiện khớp với học bạ",
+            )
+        )
 
 
 def _inclusion(
@@ -1122,6 +1325,7 @@ def _ledger_data(
         sy = year.get("school_year")
         if results.get(sy) != year.get("result"):
             problems.append(f"{sy}: the year result differs from the ledger's")
+        problems += _shown_problems(year)
     salt = proof.get("identity_salt")
     identity = student.get("identity")
     if identity and salt and commitment:
