@@ -674,6 +674,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     existence: list[tuple[int, datetime]] = []
     checkpoints = _trusted_checkpoints(settings, args.checkpoint or [], existence)
     report = audit(ledger, record, checkpoints=checkpoints, existence=existence)
+    if args.report:
+        from api.audit_cli import run_inspection, summary_line
+
+        inspection, written = run_inspection(ledger, args, report=report)
+        print(summary_line(inspection, written), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -1266,6 +1271,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from api.audit_cli import add_report_arguments
+
     p = argparse.ArgumentParser(
         prog="socai", description="Sổ Cái: sổ cái hồ sơ trường học có chữ ký số."
     )
@@ -1424,6 +1431,7 @@ def build_parser() -> argparse.ArgumentParser:
         "witness or an earlier audit; the log must be consistent with it (repeatable)",
     )
     s.add_argument("--json", action="store_true")
+    add_report_arguments(s)
     s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("views", help="bring the read models up to date, or rebuild them")

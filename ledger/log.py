@@ -111,6 +111,8 @@ class LogStorage(Protocol):
 
     def log_leaf_of(self, record_id: UUID, version: int) -> LeafRow | None: ...
 
+    def log_positions(self, record_id: UUID) -> dict[int, int]: ...
+
 
 def _perfect(a: int, b: int) -> tuple[int, int] | None:
     """(level, index) when [a, b) is one stored perfect subtree, else None."""
@@ -284,6 +286,10 @@ class TransparencyLog:
         if size1 == 0 or size1 == size2:
             return []
         return self._hashes(_consistency_ranges(size1, size2, True))
+
+    def positions(self, record_id: UUID) -> dict[int, int]:
+        """Version -> log index of every logged event of one record, in one read."""
+        return self.storage.log_positions(record_id)
 
     def leaf(self, record_id: UUID, version: int) -> LeafRow:
         """The log entry of one event (after :meth:`catch_up` has logged it)."""

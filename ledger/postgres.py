@@ -328,6 +328,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return None if row is None else _leaf_row(row)
 
+    def log_positions(self, record_id: UUID) -> dict[int, int]:
+        query = SQL(
+            "SELECT e.originator_version, l.idx FROM {schema}.socai_log_leaves l "
+            "JOIN {schema}.{events} e ON e.notification_id = l.notification_id "
+            "WHERE e.originator_id = %s"
+        ).format(
+            schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, (record_id,))
+            return {int(r["originator_version"]): int(r["idx"]) for r in curs.fetchall()}
+
     def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]:
         """Every stored event ordered by (record, version), streamed in pages."""
         table = SQL("{}.{}").format(

@@ -247,6 +247,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else _leaf_row(row)
 
+    def log_positions(self, record_id: UUID) -> dict[int, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT e.originator_version, l.idx "  # noqa: S608
+                f"FROM {self.events_table_name} e JOIN socai_log_leaves l "
+                "ON l.notification_id = e.rowid WHERE e.originator_id = ?",
+                (record_id.hex,),
+            )
+            return {int(v): int(i) for v, i in c.fetchall()}
+
     def iter_stored(self, record: UUID | None = None, page: int = 1000) -> Iterator[StoredEvent]:
         """Every stored event ordered by (record, version), streamed in pages."""
         after: tuple[str, int] = ("", 0)

@@ -354,6 +354,9 @@ class Issuer:
         self._crls: list[bytes] | None = None
         #: School years loaded during this issuer's runs (they hold rosters and plans).
         self._years: dict[tuple[UUID, str], Any] = {}
+        #: Context events of proof bundles (schools, school years, staff files) per record,
+        #: with their log positions; filled once per run.
+        self._context: dict[UUID, list[tuple[dict[str, Any], bytes]]] = {}
         self.principal_code = principal_code or self._principal_code()
 
     # -- who signs ---------------------------------------------------------------------------
@@ -565,6 +568,16 @@ class Issuer:
         certificates: dict[str, dict[str, str]] = {}
         owners: set[UUID] = set()
 
+        positions: dict[UUID, dict[int, int]] = {}
+
+        def position(rid: UUID, version: int) -> int:
+            known = positions.get(rid)
+            if known is None:
+                known = positions[rid] = log.positions(rid)
+            if version not in known:
+                raise IssueError(f"record {rid} version {version} is not in the log yet")
+            return known[version]
+
         def entry_of(stored: Any) -> dict[str, Any]:
             state = bytes(stored.state)
             fp = decode(state).signer
@@ -584,7 +597,7 @@ class Issuer:
                 "version": stored.originator_version,
                 "topic": stored.topic,
                 "state": _b64(state),
-                "leaf_index": log.leaf(stored.originator_id, stored.originator_version).index,
+                "leaf_index": position(stored.originator_id, stored.originator_version),
             }
 
         out_events = [entry_of(e) for e in self.ledger.recorder.select_events(student, lte=version)]
@@ -602,14 +615,29 @@ class Issuer:
             if rid in done:
                 continue
             done.add(rid)
-            for stored in self.ledger.recorder.select_events(rid):
-                name = stored.topic.rsplit(".", 1)[-1]
-                if stored.topic.startswith(year_topic) and name in _ROSTER_EVENTS:
-                    continue
-                item = entry_of(stored)
+            cached = self._context.get(rid)
+            if cached is None:
+                # The same for every transcript of a run: read and located once.
+                cached = self._context[rid] = [
+                    ({"record": str(rid), **entry_of(stored)}, decode(bytes(stored.state)).signer)
+                    for stored in self.ledger.recorder.select_events(rid)
+                    if not (
+                        stored.topic.startswith(year_topic)
+                        and stored.topic.rsplit(".", 1)[-1] in _ROSTER_EVENTS
+                    )
+                ]
+            for item, fp in cached:
                 if item["leaf_index"] > head_index:
                     break
-                context.append({"record": str(rid), **item})
+                context.append(item)
+                if fp.hex() not in certificates:
+                    entry = self.ledger.registry.get(fp)
+                    if entry is not None:
+                        certificates[fp.hex()] = {
+                            "owner": str(entry.owner),
+                            "der": _b64(entry.certificate.public_bytes(Encoding.DER)),
+                        }
+                        owners.add(entry.owner)
         context.sort(key=lambda e: e["leaf_index"])
         inclusion = self.checkpointer.prove_record(student, version, checkpoint)
         salt = self.ledger.vault.salt(student)
@@ -766,6 +794,7 @@ class Issuer:
         total = len(students)
         done = 0
         self._years.clear()
+        self._context.clear()
         phases = report.phases
         phases.update(prepare=time.perf_counter() - started, plan=0.0, wait=0.0, record=0.0)
 

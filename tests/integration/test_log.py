@@ -54,6 +54,11 @@ def test_every_event_is_a_leaf_and_proofs_verify(school: School) -> None:
     merkle.verify_inclusion(
         leaf.hash, leaf.index, size, log.inclusion_proof(leaf.index, size), log.root()
     )
+    # Every position of the record in one read, as the leaves say one by one.
+    versions = [e.originator_version for e in school.ledger.recorder.select_events(rid)]
+    positions = log.positions(rid)
+    assert positions == {v: log.leaf(rid, v).index for v in versions}
+    assert sorted(positions.values()) == [positions[v] for v in sorted(versions)]
 
 
 def test_followers_racing_never_skip_or_duplicate(school: School) -> None:
