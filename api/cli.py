@@ -411,6 +411,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         from projections.verify import verify_online
 
         report = verify_online(report, trust, base_url=args.issuer)
+    if args.html:
+        Path(args.html).write_text(report.as_html(args.lang), "utf-8")
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -1474,6 +1476,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--trust", action="append", help="extra trust anchors, PEM (repeatable)")
     s.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the text")
+    s.add_argument("--html", default=None, help="also write a printable HTML report here")
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")

@@ -134,3 +134,49 @@ class Report:
             sub = f" [{c.subindication}]" if c.subindication else ""
             lines.append(f"{marks[c.status]} {c.name}{sub}: {detail}")
         return "\n".join(lines) + "\n"
+
+    def as_html(self, language: Language = "vi") -> str:
+        """A self-contained printable page (no script, nothing external)."""
+        from html import escape
+
+        colours = {TOTAL_PASSED: "#1e7b34", TOTAL_FAILED: "#b42318", INDETERMINATE: "#b54708"}
+        head, *_ = self.as_text(language).splitlines()
+        title = (
+            "Báo cáo kiểm tra học bạ số" if language == "vi" else "Học bạ số verification report"
+        )
+        labels = (
+            ("Kiểm tra", "Kết quả", "Chi tiết")
+            if language == "vi"
+            else (
+                "Check",
+                "Status",
+                "Detail",
+            )
+        )
+        rows = []
+        for c in self.checks:
+            detail = (c.detail_vi or c.detail) if language == "vi" else c.detail
+            sub = f" ({escape(c.subindication)})" if c.subindication else ""
+            rows.append(
+                f"<tr><td><code>{escape(c.name)}</code></td>"
+                f'<td style="color:{colours[c.status]}">{escape(c.status)}{sub}</td>'
+                f"<td>{escape(detail)}</td></tr>"
+            )
+        facts = "".join(
+            f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
+            for k, v in self.document.items()
+        )
+        return (
+            f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title><style>"
+            "body{font-family:'Noto Serif',serif;margin:2em;color:#111}"
+            "table{border-collapse:collapse;width:100%;margin:1em 0}"
+            "td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}"
+            f".verdict{{font-size:1.4em;font-weight:bold;color:{colours[self.status]}}}"
+            "@media print{body{margin:1cm}}</style></head><body>"
+            f'<h1>{escape(title)}</h1><p class="verdict">{escape(head)}</p>'
+            f"<table>{facts}</table>"
+            f"<table><tr><th>{labels[0]}</th><th>{labels[1]}</th><th>{labels[2]}</th></tr>"
+            + "".join(rows)
+            + "</table></body></html>\n"
+        )

@@ -118,6 +118,12 @@ def test_cli_exit_codes_json_and_languages(
     assert main(["--data", data, "verify", str(tampered), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == TOTAL_FAILED and report["subindication"]
+    page = tmp_path / "report.html"
+    assert main(["--data", data, "verify", str(issued.files[0]), "--html", str(page)]) == 0
+    html = page.read_text("utf-8")
+    assert "HỢP LỆ (TOTAL-PASSED)" in html and "signature.GVCN" in html
+    assert "<script" not in html and "http" not in html.split("<body>")[0]
+    capsys.readouterr()
     assert main(["--data", data, "verify", str(tmp_path / "missing.pdf")]) >= 64
     capsys.readouterr()
     assert main(["--data", str(tmp_path / "nowhere"), "verify", str(issued.files[0])]) >= 64
