@@ -675,7 +675,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     record = _resolve_record(ledger, args.record) if args.record else None
     existence: list[tuple[int, datetime]] = []
     checkpoints = _trusted_checkpoints(settings, args.checkpoint or [], existence)
-    report = audit(ledger, record, checkpoints=checkpoints, existence=existence)
+    report = audit(ledger, record, checkpoints=checkpoints, existence=existence, jobs=args.jobs)
     if args.report:
         from api.audit_cli import run_inspection, summary_line
 
@@ -1433,6 +1433,12 @@ def build_parser() -> argparse.ArgumentParser:
         "witness or an earlier audit; the log must be consistent with it (repeatable)",
     )
     s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes (2: the authority replay beside the per-event checks)",
+    )
     add_report_arguments(s)
     s.set_defaults(func=cmd_audit)
 

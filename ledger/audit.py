@@ -129,14 +129,18 @@ def audit(
     *,
     checkpoints: Sequence[tuple[int, bytes, str]] = (),
     existence: Sequence[tuple[int, datetime]] = (),
+    jobs: int = 1,
 ) -> AuditReport:
     """Re-verify every event (or one record's), returning all problems found.
 
     ``checkpoints`` are (size, root, source) of witnessed checkpoints, already verified by the
     caller (log signature and the witness quorum): the log must be consistent with each.
     ``existence`` are (size, time) proofs of existence: a verified RFC 3161 token says the
-    first ``size`` leaves existed at ``time`` (the timestamped checkpoints).
+    first ``size`` leaves existed at ``time`` (the timestamped checkpoints). With ``jobs``
+    above 1 the authority replay (log order) runs in a forked process with its own store
+    connections while this one checks every event (record order): the same report, sooner.
     """
+    replay = _start_replay(ledger, record) if jobs > 1 else None
     report = AuditReport()
     decode_payload = ledger.mapper.transcoder.decode
     registrations: dict[bytes, _Registration] = {}
@@ -199,11 +203,62 @@ def audit(
             prev_hash = parsed.hash
         prev_version = version
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
-    _check_authority(ledger, report, record)
+    if replay is None:
+        _check_authority(ledger, report, record)
+    else:
+        report.problems.extend(_finish_replay(*replay))
     if record is None:
         _check_log(ledger, report)
         _check_checkpoints(ledger, report, checkpoints)
     return report
+
+
+def _start_replay(ledger: Any, record: UUID | None) -> tuple[Any, Any]:
+    """Fork a process that replays the log for authority and derivation (``_check_authority``).
+
+    The child opens its own ledger on the same store (it never touches the parent's
+    connections) and sends back its problems through a pipe.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_replay_child, args=(ledger.settings, record, send), daemon=True
+    )
+    process.start()
+    send.close()
+    return process, receive
+
+
+def _replay_child(settings: Any, record: UUID | None, send: Any) -> None:
+    from ledger.application import Ledger
+
+    try:
+        ledger = Ledger(settings)
+        try:
+            report = AuditReport()
+            _check_authority(ledger, report, record)
+            send.send(("ok", [asdict(p) for p in report.problems]))
+        finally:
+            ledger.close()
+    except BaseException as e:  # the parent reports it as a problem of the audit itself
+        send.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        send.close()
+
+
+def _finish_replay(process: Any, receive: Any) -> list[Problem]:
+    try:
+        kind, payload = receive.recv()
+    except EOFError:
+        kind, payload = "error", f"the replay process ended with status {process.exitcode}"
+    finally:
+        receive.close()
+        process.join()
+    if kind != "ok":
+        return [Problem("*", 0, "authority", f"the authority replay failed: {payload}")]
+    return [Problem(**p) for p in payload]
 
 
 def _replay(mapper: Any, stored: StoredEvent) -> Any | None:

@@ -64,7 +64,12 @@ def fill_term(
 
 
 def flagged(ledger: Ledger, check: str = "authority") -> list[str]:
-    return [p.detail for p in audit(ledger).problems if p.check == check]
+    report = audit(ledger)
+    # The replay in a forked process (socai audit on every core) finds exactly the same.
+    parallel = audit(ledger, jobs=2)
+    assert sorted(map(repr, parallel.problems)) == sorted(map(repr, report.problems))
+    assert (parallel.events, parallel.records) == (report.events, report.records)
+    return [p.detail for p in report.problems if p.check == check]
 
 
 # -- refused at the command -------------------------------------------------------------------
