@@ -140,7 +140,6 @@ def audit(
     above 1 the authority replay (log order) runs in a forked process with its own store
     connections while this one checks every event (record order): the same report, sooner.
     """
-    replay = _start_replay(ledger, record) if jobs > 1 else None
     report = AuditReport()
     decode_payload = ledger.mapper.transcoder.decode
     registrations: dict[bytes, _Registration] = {}
@@ -178,7 +177,11 @@ def audit(
     report.certificates = len(registrations)
     _collect_revocations(ledger, decode_payload, registrations, report)
     _check_registry_table(ledger, registrations, report)
-    _check_trust(ledger, registrations, report)
+    # With jobs > 1 a forked process does the log-order work (authority replay, the log's
+    # leaves and nodes) and the certificate paths while this one checks every event.
+    replay = _start_replay(ledger, record, registrations) if jobs > 1 else None
+    if replay is None:
+        _check_trust(ledger, registrations, report)
 
     # Pass 2: every event, record by record, in version order.
     verified: set[tuple[bytes, int, bytes, bytes, int]] = set()
@@ -205,40 +208,55 @@ def audit(
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
     if replay is None:
         _check_authority(ledger, report, record)
+        if record is None:
+            _check_log(ledger, report)
     else:
         report.problems.extend(_finish_replay(*replay))
     if record is None:
-        _check_log(ledger, report)
         _check_checkpoints(ledger, report, checkpoints)
     return report
 
 
-def _start_replay(ledger: Any, record: UUID | None) -> tuple[Any, Any]:
-    """Fork a process that replays the log for authority and derivation (``_check_authority``).
+def _start_replay(
+    ledger: Any, record: UUID | None, registrations: dict[bytes, _Registration]
+) -> tuple[Any, Any]:
+    """Fork a process for the authority replay, the log check and the certificate paths.
 
     The child opens its own ledger on the same store (it never touches the parent's
-    connections) and sends back its problems through a pipe.
+    connections), inherits ``registrations`` by the fork, and sends back its problems
+    (trust, then authority and derivation, then the log's) through a pipe.
     """
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(
-        target=_replay_child, args=(ledger.settings, record, send), daemon=True
+        target=_replay_child,
+        args=(ledger.settings, getattr(ledger, "trust", None), record, registrations, send),
+        daemon=True,
     )
     process.start()
     send.close()
     return process, receive
 
 
-def _replay_child(settings: Any, record: UUID | None, send: Any) -> None:
+def _replay_child(
+    settings: Any,
+    trust: Any,
+    record: UUID | None,
+    registrations: dict[bytes, _Registration],
+    send: Any,
+) -> None:
     from ledger.application import Ledger
 
     try:
-        ledger = Ledger(settings)
+        ledger = Ledger(settings, trust)
         try:
             report = AuditReport()
+            _check_trust(ledger, registrations, report)
             _check_authority(ledger, report, record)
+            if record is None:
+                _check_log(ledger, report)
             send.send(("ok", [asdict(p) for p in report.problems]))
         finally:
             ledger.close()

@@ -30,7 +30,8 @@ import psycopg
 import pytest
 
 from ledger.application import Ledger, Settings
-from ledger.audit import Problem, audit
+from ledger.audit import AuditReport, Problem
+from ledger.audit import audit as serial_audit
 from ledger.domain import StudentRecord
 from ledger.errors import IntegrityViolation
 from signing import envelope
@@ -43,6 +44,19 @@ ROOT = Path(__file__).resolve().parents[2]
 # Envelope offsets (signing/envelope.py): magic 4, alg 1, signer 32, prev 32, hash 32.
 SIGNER = slice(5, 37)
 PREV = slice(37, 69)
+
+
+def audit(ledger: Ledger) -> AuditReport:
+    """The audit, serial and with its replay in a forked process: both find the same."""
+    report = serial_audit(ledger)
+    parallel = serial_audit(ledger, jobs=2)
+    assert sorted(map(repr, parallel.problems)) == sorted(map(repr, report.problems))
+    assert (parallel.events, parallel.records, parallel.certificates) == (
+        report.events,
+        report.records,
+        report.certificates,
+    )
+    return report
 
 
 # -- raw storage access --------------------------------------------------------------------
