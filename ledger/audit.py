@@ -177,8 +177,8 @@ def audit(
     report.certificates = len(registrations)
     _collect_revocations(ledger, decode_payload, registrations, report)
     _check_registry_table(ledger, registrations, report)
-    # With jobs > 1 a forked process does the log-order work (authority replay, the log's
-    # leaves and nodes) and the certificate paths while this one checks every event.
+    # With jobs > 1 a forked process does the authority replay (log order) and the
+    # certificate paths while this one checks every event and the log.
     replay = _start_replay(ledger, record, registrations) if jobs > 1 else None
     if replay is None:
         _check_trust(ledger, registrations, report)
@@ -206,10 +206,10 @@ def audit(
             prev_hash = parsed.hash
         prev_version = version
         report.problems.extend(Problem(str(rid), version, c, d) for c, d in problems)
+    if record is None:
+        _check_log(ledger, report)
     if replay is None:
         _check_authority(ledger, report, record)
-        if record is None:
-            _check_log(ledger, report)
     else:
         report.problems.extend(_finish_replay(*replay))
     if record is None:
@@ -220,11 +220,11 @@ def audit(
 def _start_replay(
     ledger: Any, record: UUID | None, registrations: dict[bytes, _Registration]
 ) -> tuple[Any, Any]:
-    """Fork a process for the authority replay, the log check and the certificate paths.
+    """Fork a process for the authority replay and the certificate paths.
 
     The child opens its own ledger on the same store (it never touches the parent's
     connections), inherits ``registrations`` by the fork, and sends back its problems
-    (trust, then authority and derivation, then the log's) through a pipe.
+    (trust, then authority and derivation) through a pipe.
     """
     import multiprocessing
 
@@ -255,8 +255,6 @@ def _replay_child(
             report = AuditReport()
             _check_trust(ledger, registrations, report)
             _check_authority(ledger, report, record)
-            if record is None:
-                _check_log(ledger, report)
             send.send(("ok", [asdict(p) for p in report.problems]))
         finally:
             ledger.close()
