@@ -194,10 +194,12 @@ def audit(
             current, prev_version, prev_hash = rid, 0, ZERO_HASH
             report.records += 1
         report.events += 1
-        problems = _check_event(stored, decode_payload, registrations, verified)
-        problems += _check_revoked_signer(ledger, stored, decode_payload, registrations, existence)
+        parsed = _try_decode(stored)  # once; the checks below share it
+        problems = _check_event(stored, decode_payload, registrations, verified, parsed)
+        problems += _check_revoked_signer(
+            ledger, stored, decode_payload, registrations, existence, parsed
+        )
         version = stored.originator_version
-        parsed = _try_decode(stored)
         if parsed is not None:
             if version != prev_version + 1:
                 problems.append(("chain", f"version {version} follows {prev_version}"))
@@ -581,6 +583,7 @@ def _check_revoked_signer(
     decode_payload: Any,
     registrations: dict[bytes, _Registration],
     existence: Sequence[tuple[int, datetime]],
+    env: envelope.Envelope | None = None,
 ) -> list[tuple[str, str]]:
     """ETSI EN 319 102-1 point-in-time validation of a since-revoked signer.
 
@@ -589,9 +592,11 @@ def _check_revoked_signer(
     time before R, or its place in the log before an on-time revocation record (one made
     within :data:`ON_TIME` seconds of R: the store refused that signer from then on). Without
     either it is INDETERMINATE (REVOKED_NO_POE) and reported. Events claiming a time at or
-    after R are reported by the certificate check already.
+    after R are reported by the certificate check already. ``env``: the event's envelope,
+    when the caller has decoded it already.
     """
-    env = _try_decode(stored)
+    if env is None:
+        env = _try_decode(stored)
     if env is None:
         return []
     reg = registrations.get(env.signer)
@@ -645,11 +650,12 @@ def _check_event(
     decode_payload: Any,
     registrations: dict[bytes, _Registration],
     verified: set[tuple[bytes, int, bytes, bytes, int]],
+    parsed: envelope.Envelope | None = None,
 ) -> list[tuple[str, str]]:
     rid = stored.originator_id
     version = stored.originator_version
     try:
-        env = envelope.decode(stored.state)
+        env = parsed if parsed is not None else envelope.decode(stored.state)
     except SigningError as e:
         return [("envelope", str(e))]
     out: list[tuple[str, str]] = []

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -75,8 +76,12 @@ def student_id(student_code: str) -> UUID:
     return uuid5(NAMESPACE, f"student/{student_code}")
 
 
+@lru_cache(maxsize=4096)
 def school_year_id(school: UUID, school_year: str) -> UUID:
-    """The record id of one school's school year (its classes, plans and term closes)."""
+    """The record id of one school's school year (its classes, plans and term closes).
+
+    Cached: the audit's replay asks it for every event of a student record.
+    """
     return uuid5(NAMESPACE, f"year/{school}/{school_year}")
 
 
