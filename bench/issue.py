@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from ledger.application import Settings
+from bench.demo import demo_school
 
 
 def _asn1(cert: Any) -> asn1_x509.Certificate:
@@ -89,60 +87,47 @@ def naive_make(kit: Any, job: Any) -> bytes:
 
 def run_issue_bench(*, quick: bool = False) -> dict[str, Any]:
     """Bulk issuance throughput against the naive pipeline; figures and a Markdown table."""
-    from api.demo import initialise, seed
+    from api.demo import seed
     from api.issuing import open_issuer
-    from api.trust import load_trust
-    from ledger.application import Ledger
     from projections.issuance import IssueOutcome, Issuer, SigningKit
     from projections.views import open_views
-    from signing.keys import resolve_passphrase
-    from signing.pki import DemoPKI
 
     students = 40 if quick else 200
     naive_n = 6 if quick else 20
     cores = os.cpu_count() or 1
     started = time.perf_counter()
     out: dict[str, Any] = {"suite": "issue", "quick": quick, "cores": cores}
-    with tempfile.TemporaryDirectory(prefix="socai-bench-issue-") as d:
-        data = Path(d) / "data"
-        os.environ.setdefault("SOCAI_KEY_PASSPHRASE", "socai bench passphrase")
-        os.environ.pop("SOCAI_DATABASE_URL", None)
-        settings = Settings(data)
-        initialise(settings)
-        pki = DemoPKI.load(data / "pki", resolve_passphrase(data, create=False))
-        ledger = Ledger(settings, load_trust(data, pki))
-        try:
+    with demo_school("socai-bench-issue-") as demo:
+        data, settings, ledger, pki = demo.data, demo.settings, demo.ledger, demo.pki
+        t = time.perf_counter()
+        seed(ledger, pki, settings, students=students)
+        out["seed_seconds"] = round(time.perf_counter() - t, 2)
+        with open_views(settings) as views:
+            issuer: Issuer = open_issuer(settings, ledger, pki, views)
+            school_year = "2025-2026"
+            everyone = issuer.students_of(school_year)
+            # Baseline: the same jobs, made one at a time with pyHanko's defaults.
+            views.catch_up()
+            checkpoint, _ = issuer.checkpointer.checkpoint()
+            plans = []
+            for student in everyone[:naive_n]:
+                p = issuer.plan(student, checkpoint)
+                if not isinstance(p, IssueOutcome):
+                    plans.append(p)
+            kit = SigningKit.load(data, issuer.crls(), pki.passphrase)
+            naive_make(kit, plans[0].job)  # warm-up (imports, fonts)
             t = time.perf_counter()
-            seed(ledger, pki, settings, students=students)
-            out["seed_seconds"] = round(time.perf_counter() - t, 2)
-            with open_views(settings) as views:
-                issuer: Issuer = open_issuer(settings, ledger, pki, views)
-                school_year = "2025-2026"
-                everyone = issuer.students_of(school_year)
-                # Baseline: the same jobs, made one at a time with pyHanko's defaults.
-                views.catch_up()
-                checkpoint, _ = issuer.checkpointer.checkpoint()
-                plans = []
-                for student in everyone[:naive_n]:
-                    p = issuer.plan(student, checkpoint)
-                    if not isinstance(p, IssueOutcome):
-                        plans.append(p)
-                kit = SigningKit.load(data, issuer.crls(), pki.passphrase)
-                naive_make(kit, plans[0].job)  # warm-up (imports, fonts)
-                t = time.perf_counter()
-                for p in plans:
-                    naive_make(kit, p.job)
-                naive_s = (time.perf_counter() - t) / len(plans)
-                # Ours, in one process, for the per-core figure.
-                kit.make(plans[0].job)
-                t = time.perf_counter()
-                for p in plans:
-                    kit.make(p.job)
-                ours_one_s = (time.perf_counter() - t) / len(plans)
-                # The bulk run, both cores, end to end.
-                report = issuer.issue(everyone, jobs=cores)
-        finally:
-            ledger.close()
+            for p in plans:
+                naive_make(kit, p.job)
+            naive_s = (time.perf_counter() - t) / len(plans)
+            # Ours, in one process, for the per-core figure.
+            kit.make(plans[0].job)
+            t = time.perf_counter()
+            for p in plans:
+                kit.make(p.job)
+            ours_one_s = (time.perf_counter() - t) / len(plans)
+            # The bulk run, both cores, end to end.
+            report = issuer.issue(everyone, jobs=cores)
     issued = report.count("issued")
     bulk_rate = issued / report.seconds
     naive_rate = 1 / naive_s

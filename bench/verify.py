@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from ledger.application import Settings
+from bench.demo import demo_school
 
 
 def _bare_rate(n: int) -> float:
@@ -48,52 +46,39 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def run_verify_bench(*, quick: bool = False) -> dict[str, Any]:
-    from api.demo import initialise, seed
+    from api.demo import seed
     from api.issuing import open_issuer
-    from api.trust import load_trust
-    from ledger.application import Ledger
     from ledger.audit import audit
     from projections.verify import trust_from_data_dir, verify_file, verify_pdf
     from projections.views import open_views
-    from signing.keys import resolve_passphrase
-    from signing.pki import DemoPKI
 
     runs = 10 if quick else 40
     students = 12 if quick else 60
     cores = os.cpu_count() or 1
     started = time.perf_counter()
     out: dict[str, Any] = {"suite": "verify", "quick": quick, "cores": cores}
-    with tempfile.TemporaryDirectory(prefix="socai-bench-verify-") as d:
-        data = Path(d) / "data"
-        os.environ.setdefault("SOCAI_KEY_PASSPHRASE", "socai bench passphrase")
-        os.environ.pop("SOCAI_DATABASE_URL", None)
-        settings = Settings(data)
-        initialise(settings)
-        pki = DemoPKI.load(data / "pki", resolve_passphrase(data, create=False))
-        ledger = Ledger(settings, load_trust(data, pki))
-        try:
-            seed(ledger, pki, settings, students=students)
-            with open_views(settings) as views:
-                issuer = open_issuer(settings, ledger, pki, views)
-                issuer.issue(issuer.students_of("2025-2026"), jobs=cores)
-            trust = trust_from_data_dir(data)
-            pdf = sorted((data / "out").glob("*.pdf"))[0]
-            content = pdf.read_bytes()
-            verdict = verify_pdf(content, trust)  # warm-up
-            inproc, sandboxed = [], []
-            for _ in range(runs):
-                t = time.perf_counter()
-                verify_pdf(content, trust)
-                inproc.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                verify_file(pdf, trust)
-                sandboxed.append(time.perf_counter() - t)
+    with demo_school("socai-bench-verify-") as demo:
+        data, settings, ledger, pki = demo.data, demo.settings, demo.ledger, demo.pki
+        seed(ledger, pki, settings, students=students)
+        with open_views(settings) as views:
+            issuer = open_issuer(settings, ledger, pki, views)
+            issuer.issue(issuer.students_of("2025-2026"), jobs=cores)
+        trust = trust_from_data_dir(data)
+        pdf = sorted((data / "out").glob("*.pdf"))[0]
+        content = pdf.read_bytes()
+        verdict = verify_pdf(content, trust)  # warm-up
+        inproc, sandboxed = [], []
+        for _ in range(runs):
             t = time.perf_counter()
-            report = audit(ledger, jobs=min(2, cores))
-            audit_s = time.perf_counter() - t
-            events = int(report.as_dict().get("events", 0))
-        finally:
-            ledger.close()
+            verify_pdf(content, trust)
+            inproc.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            verify_file(pdf, trust)
+            sandboxed.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        report = audit(ledger, jobs=min(2, cores))
+        audit_s = time.perf_counter() - t
+        events = int(report.as_dict().get("events", 0))
     n = 2000 if quick else 20000
     with ProcessPoolExecutor(max_workers=cores) as pool:
         t = time.perf_counter()

@@ -55,7 +55,7 @@ from ledger.store import refuse_if_revoked
 from projections.errors import ProjectionError
 from signing import pades
 from signing.envelope import decode
-from signing.keys import Signer, certificate_fingerprint, resolve_passphrase
+from signing.keys import Signer, certificate_fingerprint, fsync_directory, resolve_passphrase
 from signing.pki import DemoPKI
 from signing.validation import validate_certificate
 
@@ -696,7 +696,7 @@ class Issuer:
             else:
                 path.unlink()
                 deleted += 1
-        _fsync_dir(self.out)
+        fsync_directory(self.out)
         return moved, deleted
 
     def record(self, planned: _Planned, pdf: bytes) -> IssueOutcome:
@@ -710,7 +710,7 @@ class Issuer:
             f.write(pdf)
             f.flush()
             os.fsync(f.fileno())
-        _fsync_dir(pending)
+        fsync_directory(pending)
         try:
             issued = self.ledger.issue_transcript(
                 self.pki.signer_for(self.principal_code),
@@ -733,7 +733,7 @@ class Issuer:
             raise
         final = self.out / name
         os.replace(temp, final)
-        _fsync_dir(self.out)
+        fsync_directory(self.out)
         return IssueOutcome(
             planned.code,
             "issued",
@@ -876,11 +876,3 @@ class Issuer:
                         queue.append((nxt, pool.submit(_make, nxt.job)))
                 plan, future = queue.popleft()
                 yield plan, future.result()[1]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -961,7 +961,7 @@ def _ledger(s: _State) -> None:
     _ledger_signatures(s, parsed, certs)
     _inclusion(s, record, head, proof)
     _ledger_data(s, record, parsed, proof, data)
-    _ledger_authority(s, record, events, proof, certs, data)
+    _ledger_authority(s, record, events, parsed, proof, certs, data)
 
 
 def _ledger_signatures(
@@ -1068,6 +1068,7 @@ def _ledger_authority(
     s: _State,
     record: UUID,
     events: Sequence[Any],
+    parsed: Sequence[tuple[int, str, bytes, Any]],
     proof: Mapping[str, Any],
     certs: Mapping[bytes, tuple[x509.Certificate, str]],
     data: Mapping[str, Any],
@@ -1101,14 +1102,9 @@ def _ledger_authority(
     rows: list[tuple[int, StoredEvent, bool]] = []
     bad: list[str] = []
     try:
-        for e in events:
-            rows.append(
-                (
-                    int(e["leaf_index"]),
-                    StoredEvent(record, int(e["version"]), str(e["topic"]), _b64(e["state"])),
-                    True,
-                )
-            )
+        # The record's events, already decoded and checked by _ledger, with their positions.
+        for e, (version, topic, state, _env) in zip(events, parsed, strict=True):
+            rows.append((int(e["leaf_index"]), StoredEvent(record, version, topic, state), True))
         for e in context:
             rid = UUID(str(e["record"]))
             state = _b64(e["state"])

@@ -270,7 +270,8 @@ def _pem(label: str, der: bytes) -> bytes:
 # --- private files ---------------------------------------------------------------------------
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """fsync a directory, so that a new or renamed entry in it is durable."""
     # Makes the new directory entry durable; not every platform lets a directory be opened.
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
@@ -308,7 +309,7 @@ def write_private_file(path: Path, data: bytes) -> None:
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def save_private_key(path: Path | str, key: PrivateKeyTypes, passphrase: bytes) -> None:

@@ -85,9 +85,9 @@ def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 def _mechanism(algorithm: Algorithm) -> tuple[str, Any]:
     # One mapping of our algorithms to CMS identifiers, shared with the embedded TSA.
-    from signing.tsa import _cms_algorithms
+    from signing.tsa import cms_algorithms
 
-    return _cms_algorithms(algorithm)
+    return cms_algorithms(algorithm)
 
 
 class CmsSigner(signers.Signer):  # type: ignore[misc]  # pyHanko: untyped base

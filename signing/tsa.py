@@ -308,7 +308,7 @@ def _to_asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-def _cms_algorithms(algorithm: Algorithm) -> tuple[str, algos.SignedDigestAlgorithm]:
+def cms_algorithms(algorithm: Algorithm) -> tuple[str, algos.SignedDigestAlgorithm]:
     """CMS digestAlgorithm name and signatureAlgorithm identifier for ``algorithm``."""
     if algorithm is Algorithm.ECDSA_P256_SHA256:
         return "sha256", algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
@@ -427,7 +427,7 @@ class TimeStampAuthority:
         self._clock = clock
         self._not_before = cert.not_valid_before_utc
         self._not_after = cert.not_valid_after_utc
-        digest_name, signature_algorithm = _cms_algorithms(signer.algorithm)
+        digest_name, signature_algorithm = cms_algorithms(signer.algorithm)
         self._digest_name = digest_name
         asn1_cert = _to_asn1_cert(cert)
         # Everything constant is encoded once; a token is then a few concatenations (building
