@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health, log, pki, transcripts, tsa, verify
+from api.routes import auth, health, log, pki, transcripts, tsa, verify
 from api.scheduler import DEFAULT_EVERY_EVENTS, DEFAULT_EVERY_SECONDS, CheckpointScheduler
 from api.services import Services
 from ledger.application import Settings
@@ -42,6 +42,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="Sổ Cái", version="0.1.0", lifespan=lifespan)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.include_router(pki.router)
     app.include_router(tsa.router)
     app.include_router(log.router)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from api import account_cli
 from api.trust import (
     ANCHORS_FILE,
     INTERMEDIATES_FILE,
@@ -153,6 +154,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cp, outcome = _checkpointer(settings, ledger).checkpoint()
     finally:
         ledger.close()
+    from api.account_cli import demo_accounts
+    from api.demo import PARTNER_CODE
+
+    partner = settings.data_dir / "pki" / "partners" / PARTNER_CODE
+    summary["web"] = demo_accounts(settings, PARTNER_CODE if partner.is_dir() else None)
     summary["checkpoint"] = {"size": cp.size, "cosigned_by": list(cp.cosigned_by), **outcome}
     if args.json:
         _print_json(summary)
@@ -189,6 +195,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"  Học bạ số đã cấp (PDF/A-3, PAdES B-LTA): {issued['issued']} trong "
         f"{issued['seconds']:.1f} s → {issued['out']}"
+    )
+    web = s["web"]
+    print(
+        f"  Tài khoản trang web (socai serve): {', '.join(web['accounts']) or 'đã có'}; "
+        f"mật khẩu trong {web['password_in']}"
     )
     return EX_OK
 
@@ -1485,6 +1496,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--html", default=None, help="also write a printable HTML report here")
     s.set_defaults(func=cmd_verify)
 
+    account_cli.add_parser(sub)
+    sub.choices["account"].set_defaults(func=cmd_account)
+
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")
     s.add_argument("suite", nargs="*", help="suites to run (default: ledger)")
     s.add_argument("--quick", action="store_true")
@@ -1492,6 +1506,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_bench)
     return p
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(args.data)
+    if not (settings.data_dir / "socai.json").is_file():
+        raise CLIError(f"{settings.data_dir} is not a Sổ Cái data directory", EX_USAGE)
+    result = account_cli.run(args, settings)
+    if getattr(args, "json", False):
+        _print_json(result)
+    elif isinstance(result, list):
+        for row in result:
+            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    else:
+        for k, v in result.items():
+            print(f"{k}: {v}")
+    return EX_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.access import CsrfFailed, NotAuthenticated
+from api.accounts import AuthFailed
+from api.ratelimit import RateLimited
 from ledger.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -76,6 +79,31 @@ def install(app: FastAPI) -> None:
             {"error": type(exc).__name__, "detail": str(exc)}, status_code=status_for(exc)
         )
 
+    async def unauthenticated(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"error": "NotAuthenticated", "detail": "đăng nhập để tiếp tục (login required)"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="socai"'},
+        )
+
+    async def csrf(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "CsrfFailed", "detail": str(exc)}, status_code=403)
+
+    async def auth_failed(_: Request, exc: Exception) -> JSONResponse:
+        headers = {}
+        status = 401
+        retry = getattr(exc, "retry_after", None)
+        if retry is not None:
+            status = 429
+            headers["Retry-After"] = str(retry)
+        return JSONResponse(
+            {"error": type(exc).__name__, "detail": str(exc)}, status_code=status, headers=headers
+        )
+
+    app.add_exception_handler(NotAuthenticated, unauthenticated)
+    app.add_exception_handler(CsrfFailed, csrf)
+    app.add_exception_handler(AuthFailed, auth_failed)
+    app.add_exception_handler(RateLimited, auth_failed)
     app.add_exception_handler(BadRequest, bad_request)
     for cls in (PayloadTooLarge, LedgerError, SigningError):
         app.add_exception_handler(cls, known)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ledger.application import Ledger, Settings
 from ledger.checkpoints import Checkpointer
@@ -15,6 +15,10 @@ from signing.ca import CertificateAuthority
 from signing.keys import resolve_passphrase
 from signing.pki import CA_NAMES, DemoPKI
 from signing.tsa import TimeStampAuthority, load_demo_tsa
+
+if TYPE_CHECKING:
+    from api.accounts import AccountStore
+    from api.ratelimit import RateLimiter
 
 #: Largest OCSP or timestamp request accepted (both are a few hundred bytes).
 SMALL_REQUEST_LIMIT = 64 * 1024
@@ -36,6 +40,8 @@ class Services:
     tsa: TimeStampAuthority | None = None
     _ledger: Any = None
     _checkpointer: Any = None
+    _accounts: Any = None
+    _limiter: Any = None
 
     @classmethod
     def load(cls, settings: Settings) -> Services:
@@ -95,8 +101,43 @@ class Services:
                 )
             return cast(Checkpointer, self._checkpointer)
 
+    def config(self) -> dict[str, Any]:
+        """``socai.json`` of the data directory (empty when there is none)."""
+        import json
+
+        path = Path(self.settings.data_dir) / "socai.json"
+        try:
+            loaded = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def accounts(self) -> AccountStore:
+        """The account store (opened on first use, shared)."""
+        with self._lock:
+            if self._accounts is None:
+                from api.accounts import open_accounts
+
+                self._accounts = open_accounts(self.settings)
+            return cast("AccountStore", self._accounts)
+
+    def limiter(self) -> RateLimiter:
+        """This process's rate limiter, with the limits of ``socai.json``."""
+        with self._lock:
+            if self._limiter is None:
+                from api.ratelimit import RateLimiter
+
+                limits = self.config().get("rate_limits", {})
+                self._limiter = RateLimiter(
+                    {str(k): (int(v[0]), float(v[1])) for k, v in limits.items()}
+                )
+            return cast("RateLimiter", self._limiter)
+
     def close(self) -> None:
         with self._lock:
+            if self._accounts is not None:
+                self._accounts.close()
+                self._accounts = None
             for ca in self._authorities.values():
                 ca.close()
             self._authorities.clear()
