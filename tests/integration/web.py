@@ -96,7 +96,7 @@ def site_env(database_url: str | None) -> dict[str, str]:
 
 
 def _socai(data: Path, env: dict[str, str], *args: str) -> None:
-    proc = subprocess.run(  # noqa: S603 - our own CLI
+    proc = subprocess.run(
         [sys.executable, "-m", "api.cli", "--data", str(data), *args],
         env=env,
         capture_output=True,
