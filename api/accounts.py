@@ -232,7 +232,7 @@ _COLUMNS = (
 )
 
 
-class _Database:
+class Database:
     """``?``-style statements on SQLite or PostgreSQL, one connection under a lock."""
 
     def __init__(self, settings: Settings) -> None:
@@ -342,7 +342,7 @@ class AccountStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._db = _Database(settings)
+        self._db = Database(settings)
         self._totp_key = _hkdf(load_master_key(settings.data_dir), _TOTP_AAD)
         self._cache: dict[str, tuple[float, bytes, Session]] = {}
         self._cache_lock = threading.Lock()

@@ -19,6 +19,7 @@ from signing.tsa import TimeStampAuthority, load_demo_tsa
 if TYPE_CHECKING:
     from api.accounts import AccountStore
     from api.ratelimit import RateLimiter
+    from projections.views import Views
 
 #: Largest OCSP or timestamp request accepted (both are a few hundred bytes).
 SMALL_REQUEST_LIMIT = 64 * 1024
@@ -41,6 +42,7 @@ class Services:
     _ledger: Any = None
     _checkpointer: Any = None
     _accounts: Any = None
+    _views: Any = None
     _limiter: Any = None
 
     @classmethod
@@ -121,6 +123,15 @@ class Services:
                 self._accounts = open_accounts(self.settings)
             return cast("AccountStore", self._accounts)
 
+    def views(self) -> Views:
+        """The read models of this ledger (opened on first use, shared; not caught up here)."""
+        with self._lock:
+            if self._views is None:
+                from projections.views import open_views
+
+                self._views = open_views(self.settings)
+            return cast("Views", self._views)
+
     def limiter(self) -> RateLimiter:
         """This process's rate limiter, with the limits of ``socai.json``."""
         with self._lock:
@@ -135,6 +146,9 @@ class Services:
 
     def close(self) -> None:
         with self._lock:
+            if self._views is not None:
+                self._views.close()
+                self._views = None
             if self._accounts is not None:
                 self._accounts.close()
                 self._accounts = None
