@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.access import access
 from api.services import Services
 from ledger.domain import student_id
 from ledger.errors import InvalidInput, RecordNotFound
@@ -30,7 +31,7 @@ def _b64(h: bytes) -> str:
     return base64.b64encode(h).decode()
 
 
-@router.get("/checkpoint", response_class=Response)
+@router.get("/checkpoint", response_class=Response, openapi_extra=access("public"))
 async def checkpoint(request: Request) -> Response:
     """The latest signed checkpoint with its cosignatures (C2SP signed note, text/plain)."""
     checkpointer = _services(request).checkpointer()
@@ -40,13 +41,13 @@ async def checkpoint(request: Request) -> Response:
     return Response(latest.note, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/vkey", response_class=Response)
+@router.get("/vkey", response_class=Response, openapi_extra=access("public"))
 def vkey(request: Request) -> Response:
     """The log's verifier key (C2SP vkey)."""
     return Response(_services(request).checkpointer().verifier.vkey + "\n", media_type="text/plain")
 
 
-@router.get("/prove")
+@router.get("/prove", openapi_extra=access("public"))
 async def prove(request: Request, record: str = Query(max_length=100)) -> dict[str, Any]:
     """Inclusion of a record's newest event in the latest signed checkpoint."""
     services = _services(request)
@@ -72,7 +73,7 @@ async def prove(request: Request, record: str = Query(max_length=100)) -> dict[s
     return await run_in_threadpool(work)
 
 
-@router.get("/consistency")
+@router.get("/consistency", openapi_extra=access("public"))
 async def consistency(
     request: Request, old: int = Query(ge=0), new: int = Query(ge=0)
 ) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import APIRouter, Request, Response
 
+from api.access import CallerDep, access
 from api.errors import BadRequest
 from api.http import read_body
 from api.services import Services
@@ -37,10 +38,11 @@ def _ca_name(name: str) -> str:
     return name
 
 
-@router.post("/csr", status_code=202)
-async def certificate_request(request: Request) -> dict[str, str]:
+@router.post("/csr", status_code=202, openapi_extra=access("account"))
+async def certificate_request(request: Request, who: CallerDep) -> dict[str, str]:
     """Queue a PKCS#10 request (DER, ``application/pkcs10``) for the school CA's operator.
 
+    Only a logged-in account may queue one (every write needs an account, DESIGN.md §5).
     Nothing is issued automatically: the operator reviews the queue and issues
     with ``socai pki issue``. A malformed or unsigned request gets 400.
     """
@@ -53,21 +55,21 @@ async def certificate_request(request: Request) -> dict[str, str]:
     return {"request": request_id, "status": "pending"}
 
 
-@router.get("/roots.pem", response_class=Response)
+@router.get("/roots.pem", response_class=Response, openapi_extra=access("public"))
 def roots(request: Request) -> Response:
     """The trust anchors, PEM."""
     pem = b"".join(c.public_bytes(Encoding.PEM) for c in _services(request).pki.trust_roots())
     return Response(pem, media_type="application/x-pem-file")
 
 
-@router.get("/ca/{name}.crt", response_class=Response)
+@router.get("/ca/{name}.crt", response_class=Response, openapi_extra=access("public"))
 def ca_certificate(name: str, request: Request) -> Response:
     """A CA certificate, DER (RFC 5280 §4.2.2.1 caIssuers)."""
     cert = _services(request).authority(_ca_name(name)).certificate
     return Response(cert.public_bytes(Encoding.DER), media_type="application/pkix-cert")
 
 
-@router.get("/crl/{name}.crl", response_class=Response)
+@router.get("/crl/{name}.crl", response_class=Response, openapi_extra=access("public"))
 def crl(name: str, request: Request) -> Response:
     """The CA's CRL, DER (RFC 5280 §5), re-signed at most once a minute."""
     der = _services(request).crl(_ca_name(name))
@@ -83,7 +85,7 @@ def _answer(request: Request, name: str, der: bytes) -> Response:
     return Response(answer, media_type=OCSP_RESPONSE)
 
 
-@router.post("/ocsp/{name}", response_class=Response)
+@router.post("/ocsp/{name}", response_class=Response, openapi_extra=access("public"))
 async def ocsp_post(name: str, request: Request) -> Response:
     """RFC 6960 Appendix A.1: a DER OCSPRequest in the body."""
     _ca_name(name)
@@ -91,7 +93,7 @@ async def ocsp_post(name: str, request: Request) -> Response:
     return _answer(request, name, body)
 
 
-@router.get("/ocsp/{name}/{encoded:path}", response_class=Response)
+@router.get("/ocsp/{name}/{encoded:path}", response_class=Response, openapi_extra=access("public"))
 def ocsp_get(name: str, encoded: str, request: Request) -> Response:
     """RFC 6960 Appendix A.1: base64 of the DER OCSPRequest, URL-encoded, in the path."""
     if len(encoded) > _services(request).request_limit:

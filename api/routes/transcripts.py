@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api.access import access
 from api.errors import BadRequest
 from api.services import Services
 from ledger.domain import StudentRecord
@@ -20,7 +21,7 @@ from ledger.domain import StudentRecord
 router = APIRouter(prefix="/api/v1", tags=["transcripts"])
 
 
-@router.get("/transcripts/{record}")
+@router.get("/transcripts/{record}", openapi_extra=access("public"))
 async def transcripts(request: Request, record: str) -> dict[str, Any]:
     """Every issue of the record's transcript, oldest first."""
     services: Services = request.app.state.services

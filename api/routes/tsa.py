@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from api.access import access
 from api.errors import BadRequest
 from api.http import read_body
 from api.services import Services
@@ -15,7 +16,7 @@ QUERY = "application/timestamp-query"
 REPLY = "application/timestamp-reply"
 
 
-@router.post("/tsa", response_class=Response)
+@router.post("/tsa", response_class=Response, openapi_extra=access("public"))
 async def timestamp(request: Request) -> Response:
     """A DER TimeStampReq in, a DER TimeStampResp out; a rejected request gets 400."""
     services: Services = request.app.state.services

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api.access import access
 from api.errors import BadRequest
 from api.http import read_body
 from api.services import Services
@@ -59,7 +60,7 @@ def _file_of(body: bytes, content_type: str) -> bytes:
     raise BadRequest("no form field named 'file'")
 
 
-@router.post("/verify")
+@router.post("/verify", openapi_extra=access("public"))
 async def verify(request: Request) -> dict[str, Any]:
     """Verify an uploaded transcript; the ETSI-style report of ``socai verify --json``."""
     services: Services = request.app.state.services

@@ -256,14 +256,20 @@ def test_certificate_request_is_queued_never_issued(
     )
     issued_before = _issued(data)
     answer = httpx.post(
-        f"{base}/pki/csr", content=csr, headers={"content-type": "application/pkcs10"}, timeout=10
+        f"{base}/pki/csr",
+        content=csr,
+        headers={"content-type": "application/pkcs10", **_auth(data, base)},
+        timeout=10,
     )
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "pending"
     assert _issued(data) == issued_before  # queued for the operator, not issued
     # The same request again is the same queue entry.
     again = httpx.post(
-        f"{base}/pki/csr", content=csr, headers={"content-type": "application/pkcs10"}, timeout=10
+        f"{base}/pki/csr",
+        content=csr,
+        headers={"content-type": "application/pkcs10", **_auth(data, base)},
+        timeout=10,
     )
     assert again.json()["request"] == answer.json()["request"]
 
@@ -289,9 +295,32 @@ def test_malformed_certificate_requests_get_400(served: tuple[Path, str], mutate
     }[mutate]
     before = _requests(data)
     answer = httpx.post(
-        f"{base}/pki/csr", content=body, headers={"content-type": "application/pkcs10"}, timeout=10
+        f"{base}/pki/csr",
+        content=body,
+        headers={"content-type": "application/pkcs10", **_auth(data, base)},
+        timeout=10,
     )
     assert answer.status_code == 400, answer.text
+    assert _requests(data) == before
+
+
+def _auth(data: Path, base: str) -> dict[str, str]:
+    """A bearer header of the demo's staff officer (every write needs an account)."""
+    password = (data / "secrets" / "demo-password").read_text("utf-8").strip()
+    r = httpx.post(
+        f"{base}/api/v1/auth/login", json={"username": "cb001", "password": password}, timeout=30
+    )
+    assert r.status_code == 200, r.text
+    return {"authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_certificate_requests_need_an_account(served: tuple[Path, str]) -> None:
+    data, base = served
+    before = _requests(data)
+    answer = httpx.post(
+        f"{base}/pki/csr", content=b"x", headers={"content-type": "application/pkcs10"}, timeout=10
+    )
+    assert answer.status_code == 401
     assert _requests(data) == before
 
 
