@@ -137,11 +137,21 @@ class CheckpointStore:
         row = self._db.execute("SELECT root FROM checkpoints WHERE size = ?", (size,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def record(self, size: int, root: bytes, note: bytes, token: bytes | None) -> None:
-        # INSERT fails on an existing size: the log never signs a second root for a size.
-        self._db.execute(
-            "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?)", (size, root, note, token, time.time())
-        )
+    def record(self, size: int, root: bytes, note: bytes, token: bytes | None) -> bool:
+        """Keep a signed checkpoint; False when this size was already kept with the same root.
+
+        Two server processes may sign the same size at once; the first row stays. A second,
+        different root for a size is refused: the log never signs two roots for one size.
+        """
+        inserted = self._db.execute(
+            "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?) ON CONFLICT(size) DO NOTHING",
+            (size, root, note, token, time.time()),
+        ).rowcount
+        if inserted:
+            return True
+        if self.signed_root(size) != root:
+            raise sqlite3.IntegrityError(f"a second root for size {size}")
+        return False
 
     def add_cosignature(self, size: int, witness: str, lines: bytes) -> None:
         self._db.execute(
@@ -244,8 +254,10 @@ class Checkpointer:
         body = Checkpoint(self.origin, size, root).to_body()
         note = sign_note(body, [self.signer])
         token = self._timestamp(note) if self._timestamp is not None else None
-        # Persisted before anything leaves this process (DESIGN.md §4).
-        self.store.record(size, root, note, token)
+        # Persisted before anything leaves this process (DESIGN.md §4). Another process may
+        # have kept this size a moment ago (same tree, same root): then use its checkpoint.
+        if not self.store.record(size, root, note, token):
+            return next(c for c in self.store.checkpoints() if c.size == size)
         return SignedCheckpoint(size, root, note, token, (), note)
 
     def submit(self, checkpoint: SignedCheckpoint) -> dict[str, str]:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from pathlib import Path
+
+import pytest
 
 from ledger.application import Ledger
+from ledger.checkpoints import CheckpointStore
 from ledger.log import leaf_hash_of
 from signing import merkle
 from tests.conftest import School, open_class
@@ -136,3 +141,19 @@ def test_unlogged_events_are_caught_up_in_order(school: School) -> None:
     # And from then on inserts log themselves again.
     school.ledger.enrol_student(school.principal, "HS-NEXT", "2025-2026", 6, "6A1")
     assert school.ledger.transparency_log.size == len(hashes) + 2  # Enrolled, StudentJoined
+
+
+def test_two_processes_keeping_the_same_size_agree(tmp_path: Path) -> None:
+    """Two server processes sign the same size at once: the first row stays, the second
+    process uses it; a different root for a kept size is refused."""
+    path = tmp_path / "checkpoints.sqlite"
+    first, second = CheckpointStore(path), CheckpointStore(path)
+    try:
+        assert first.record(5, b"r" * 32, b"note A", None) is True
+        assert second.record(5, b"r" * 32, b"note B", b"token") is False
+        assert [c.note for c in second.checkpoints()] == [b"note A"]
+        with pytest.raises(sqlite3.IntegrityError):
+            second.record(5, b"x" * 32, b"note C", None)
+    finally:
+        first.close()
+        second.close()
