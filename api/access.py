@@ -32,6 +32,7 @@ from uuid import UUID
 from fastapi import Depends, Request
 
 from api.accounts import Account, Session
+from api.middleware import note_account
 from ledger.domain import DEPUTY, Assignment, StaffFile, StudentRecord
 from ledger.errors import NotAuthorized, RecordNotFound
 from signing.keys import SoftwareSigner
@@ -224,6 +225,7 @@ def _session(request: Request, *, csrf_form: str | None = None) -> Session | Non
     session: Session | None = services.accounts().session(token)
     if session is None:
         return None
+    note_account(request.scope, session.account.id)
     if from_cookie and request.method not in SAFE_METHODS:
         sent = csrf_form if csrf_form is not None else request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), session.csrf.encode()):

@@ -687,13 +687,24 @@ class AccountStore:
             )
 
     def reads(
-        self, *, object: UUID | str | None = None, account: UUID | None = None, limit: int = 1000
+        self,
+        *,
+        object: UUID | str | None = None,
+        objects: Sequence[UUID | str] | None = None,
+        account: UUID | None = None,
+        limit: int = 1000,
     ) -> list[dict[str, Any]]:
-        """The read log, newest first, for one object or one account (or all)."""
-        where, params = [], []
+        """The read log, newest first, for one object, some objects, one account (or all)."""
+        where: list[str] = []
+        params: list[Any] = []
         if object is not None:
             where.append("r.object = ?")
             params.append(str(object))
+        if objects is not None:
+            if not objects:
+                return []
+            where.append("r.object IN (" + ",".join("?" * len(objects)) + ")")
+            params.extend(str(o) for o in objects)
         if account is not None:
             where.append("r.account = ?")
             params.append(account.hex)

@@ -1226,21 +1226,78 @@ def _witness_passphrase(directory: str) -> bytes:
     return resolve_passphrase(Path(directory), create=True)
 
 
+def _nodelay_listener(uvicorn: Any) -> None:
+    """Turn Nagle's algorithm off on the listening socket uvicorn binds for its workers.
+
+    With several workers uvicorn binds the socket itself (``socket.socket(family)``, protocol
+    0), and asyncio sets ``TCP_NODELAY`` only on sockets whose protocol is TCP: every response
+    then waited for the client's delayed ACK (about 40 ms). Accepted sockets inherit the
+    option from the listener.
+    """
+    import socket
+
+    config = uvicorn.config.Config
+    if getattr(config.bind_socket, "_socai_nodelay", False):
+        return
+    bind = config.bind_socket
+
+    def bind_socket(self: Any) -> socket.socket:
+        sock: socket.socket = bind(self)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    bind_socket._socai_nodelay = True  # type: ignore[attr-defined]
+    config.bind_socket = bind_socket
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the HTTP API and pages with uvicorn: one worker on SQLite, several on PostgreSQL.
+
+    Each worker builds the app from the environment (:func:`api.app.app_from_env`), so the
+    data directory goes to the workers as ``SOCAI_DATA``. SIGTERM (or Ctrl-C) stops taking
+    connections, lets running requests finish (up to ``--graceful-seconds``) and closes the
+    stores; with several workers the supervisor does that for each.
+    """
     import uvicorn
 
-    from api.app import create_app
+    from api.obs import exit_cleanly_on_sigterm, log_config
 
     settings = Settings.from_env(args.data)
     if not (settings.data_dir / "socai.json").is_file():
         raise CLIError(f"{settings.data_dir} is not a Sổ Cái data directory", EX_NOINPUT)
-    # Access logs carry request paths only (never bodies); keep them at warning
-    # level so OCSP GET paths do not flood the log.
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    postgres = settings.backend == "postgresql"
+    workers = args.workers if args.workers is not None else (2 if postgres else 1)
+    if workers < 1:
+        raise CLIError("--workers must be at least 1", EX_USAGE)
+    if workers > 1 and not postgres:
+        raise CLIError(
+            "SQLite has one writer: serve it with one worker (--workers 1), or set "
+            "SOCAI_DATABASE_URL=postgresql://… for several",
+            EX_USAGE,
+        )
+    os.environ["SOCAI_DATA"] = str(settings.data_dir.resolve())
+    _nodelay_listener(uvicorn)
+    # A requested, completed stop exits 0 (uvicorn would end by the signal again).
+    exit_cleanly_on_sigterm()
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_config=log_config(args.log_format, args.log_level),
+        log_level=args.log_level,
+        # api.middleware writes the access lines (route templates, no personal data).
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=args.graceful_seconds,
+    )
     return EX_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.api import run_api_bench
     from bench.issue import run_issue_bench
     from bench.ledger import run_ledger_bench
     from bench.log import run_log_bench
@@ -1255,6 +1312,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "views": lambda: run_views_bench(quick=args.quick),
         "issue": lambda: run_issue_bench(quick=args.quick),
         "verify": lambda: run_verify_bench(quick=args.quick),
+        "api": lambda: run_api_bench(quick=args.quick),
     }
     suites = args.suite or list(runners)
     unknown = [s for s in suites if s not in runners]
@@ -1396,9 +1454,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=8001)
     r.set_defaults(func=cmd_witness_serve)
 
-    s = sub.add_parser("serve", help="serve the HTTP API, CRLs, OCSP and the TSA")
+    s = sub.add_parser("serve", help="serve the HTTP API, web pages, CRLs, OCSP and the TSA")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default 1 on SQLite, which allows no more; 2 on PostgreSQL)",
+    )
+    s.add_argument(
+        "--log-format", choices=("json", "text"), default="json", help="log lines (default json)"
+    )
+    s.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    s.add_argument(
+        "--graceful-seconds",
+        type=int,
+        default=20,
+        help="on SIGTERM, how long running requests may take to finish (default 20)",
+    )
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="seed a demo school year (runs init when needed)")

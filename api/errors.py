@@ -7,7 +7,10 @@ bodies, keys or personal data.
 
 from __future__ import annotations
 
+import json
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.access import CsrfFailed, NotAuthenticated
@@ -40,6 +43,50 @@ class BadRequest(Exception):
         super().__init__(message)
         self.body = body
         self.media_type = media_type
+
+
+class NotReady(Exception):
+    """The server cannot serve yet (readiness probe): 503 with the failed checks."""
+
+    def __init__(self, checks: dict[str, str]) -> None:
+        super().__init__("not ready: " + ", ".join(k for k, v in checks.items() if v != "ok"))
+        self.checks = checks
+
+
+def payload_too_large_body(limit: int) -> tuple[bytes, str]:
+    """The 413 answer's body and media type (sent by :mod:`api.middleware` before routing)."""
+    detail = f"nội dung yêu cầu vượt giới hạn {limit} byte (request body over {limit} bytes)"
+    return _json({"error": "PayloadTooLarge", "detail": detail, "limit": limit})
+
+
+def internal_error_body(request_id: str) -> tuple[bytes, str]:
+    """The 500 answer of an unexpected exception: no detail, only the request id to report."""
+    detail = (
+        f"lỗi máy chủ; báo mã yêu cầu {request_id} cho quản trị viên "
+        f"(internal error; report request id {request_id})"
+    )
+    return _json({"error": "InternalError", "detail": detail, "request_id": request_id})
+
+
+def validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
+    """FastAPI's validation errors without the input and context they quote.
+
+    The input may be a password or personal data, or a value JSON cannot carry back (NaN,
+    infinity: a 500 when FastAPI's own handler serialises it); the location, message and
+    type say what is wrong.
+    """
+    return [
+        {
+            "loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+
+
+def _json(content: dict[str, object]) -> tuple[bytes, str]:
+    return json.dumps(content, ensure_ascii=False).encode("utf-8"), "application/json"
 
 
 _STATUS: list[tuple[type[Exception], int]] = [
@@ -100,6 +147,20 @@ def install(app: FastAPI) -> None:
             {"error": type(exc).__name__, "detail": str(exc)}, status_code=status, headers=headers
         )
 
+    async def not_ready(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, NotReady)
+        return JSONResponse(
+            {"status": "not ready", "checks": exc.checks},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"error": "InvalidInput", "detail": validation_detail(exc)}, 422)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(NotReady, not_ready)
     app.add_exception_handler(NotAuthenticated, unauthenticated)
     app.add_exception_handler(CsrfFailed, csrf)
     app.add_exception_handler(AuthFailed, auth_failed)

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,11 +28,13 @@ def process_serving(
     argv: list[str], probe_url: str, env: dict[str, str], what: str
 ) -> Iterator[None]:
     """Run ``argv`` (a server) until ``probe_url`` answers over HTTP; stop it on exit."""
+    # The server's output goes to a file: a pipe nobody reads fills up under per-request logs.
+    output = tempfile.TemporaryFile()
     proc = subprocess.Popen(  # noqa: S603 - our own programs, fixed argv
-        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded CI machine starts slowly
         while True:
             try:
                 httpx.get(probe_url, timeout=1)
@@ -39,7 +42,8 @@ def process_serving(
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
+                output.seek(0)
+                out = output.read()[-20_000:].decode("utf-8", "replace")
                 raise RuntimeError(f"{what} did not start: {out}")
             time.sleep(0.1)
         yield
@@ -50,6 +54,7 @@ def process_serving(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        output.close()
 
 
 @contextmanager

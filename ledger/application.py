@@ -9,31 +9,35 @@ anything is written, and a rejected command writes nothing.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     InfrastructureFactory,
     JSONTranscoder,
     PersistenceError,
+    Recording,
     Transcoder,
 )
 from eventsourcing.utils import Environment
 
 from ledger import authority
-from ledger.commands import SchoolCommands, require_text
+from ledger.commands import SchoolCommands, command, require_text
 from ledger.domain import School, StaffFile
 from ledger.errors import (
     AlreadyExists,
@@ -70,6 +74,16 @@ from signing.profiles import (
 T = TypeVar("T")
 
 DEFAULT_DATA = "socai-data"
+#: Events the aggregate cache holds (``SOCAI_AGGREGATE_CACHE`` overrides it), in the shared
+#: snapshots and as many again in the aggregates parked after a save: about 20 MB each for
+#: student records (see :class:`AggregateCache`), so a server worker stays well within its
+#: memory budget (DESIGN.md §6).
+AGGREGATE_CACHE_EVENTS = 20_000
+#: Aggregates each kind of cache entry holds at most.
+AGGREGATE_CACHE_COUNT = 4096
+#: PostgreSQL connections of one ledger: kept open, and at most.
+POSTGRES_POOL_MIN = 4
+POSTGRES_POOL_MAX = 16
 
 #: RFC 5280 §5.3.1 CRLReason names accepted for a revocation (removeFromCRL excluded).
 REVOCATION_REASONS = frozenset(
@@ -131,6 +145,163 @@ def pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(Encoding.PEM).decode("ascii")
 
 
+class AggregateCache:
+    """The ledger's aggregates in memory, never used stale.
+
+    Replaying a record from its first event costs about 0.1 ms an event (decode, hash,
+    signature), and a command loads several records: the school year alone replays one
+    event per enrolled student. This cache keeps the aggregates between commands. Two kinds
+    of entry, so that no object is ever seen by two threads while it changes:
+
+    - *shared* snapshots, handed out by :meth:`Ledger.read` to code that only reads them.
+      A shared object is never changed: newer events are applied to a copy, which then
+      replaces it (copy on write; school years, staff files and schools change rarely).
+    - *parked* aggregates, just saved by a command. :meth:`Ledger.load` takes one out (it
+      is then the caller's alone, no copy needed), and only a successful save parks it
+      again; a command that fails leaves nothing behind in the cache.
+
+    Freshness: other processes (``socai serve`` workers, the CLI) write to the same store.
+    Every command starts by reading the store's notification log past :attr:`seen` (one
+    query, :meth:`Ledger.sync`) and marks *stale* each cached aggregate that has newer
+    events there. Within the command an entry that is not stale is used as it is; a stale
+    one first reads its newer events. Outside commands every use reads the newer events.
+    The log is gap-free in commit order (eventsourcing serialises inserts), so every event
+    committed before a command's sync is either in a cached aggregate or marks it stale.
+    An entry filled from a read that began before a sync it may have missed is stale from
+    the start (``as_of``, the :attr:`seen` before the read, is behind).
+
+    Each kind holds at most ``count`` aggregates and ``events`` events (the sum of their
+    versions: memory grows with the events applied, about 1 KB each for a student record);
+    the least recently used go first. Thread-safe.
+    """
+
+    def __init__(self, events: int | None, count: int = AGGREGATE_CACHE_COUNT) -> None:
+        self.events = events
+        self.count = count
+        #: The notification id up to which the store's log has been looked through.
+        self.seen = 0
+        self._lock = threading.Lock()
+        #: record id -> [aggregate, stale]
+        self._shared: OrderedDict[UUID, list[Any]] = OrderedDict()
+        #: record id -> [aggregate, stale, version when parked]
+        self._parked: OrderedDict[UUID, list[Any]] = OrderedDict()
+        self._weight = {"shared": 0, "parked": 0}
+
+    def shared(self, record: UUID) -> tuple[Aggregate | None, bool]:
+        """The shared snapshot of ``record`` (or None) and whether it is stale."""
+        with self._lock:
+            entry = self._shared.get(record)
+            if entry is None:
+                return None, True
+            self._shared.move_to_end(record)
+            return entry[0], entry[1]
+
+    def share(self, agg: Aggregate, as_of: int) -> Aggregate:
+        """Make ``agg`` (owned by no one else) the shared snapshot unless a newer one is.
+
+        ``as_of``: :attr:`seen` when the read that produced ``agg`` began.
+        """
+        with self._lock:
+            current = self._shared.get(agg.id)
+            if current is not None:
+                if current[0].version > agg.version:
+                    return current[0]  # type: ignore[no-any-return]
+                self._weight["shared"] -= current[0].version
+            self._shared[agg.id] = [agg, as_of < self.seen]
+            self._shared.move_to_end(agg.id)
+            self._weight["shared"] += agg.version
+            self._bound()
+            return agg
+
+    def is_shared(self, agg: Aggregate) -> bool:
+        with self._lock:
+            entry = self._shared.get(agg.id)
+            return entry is not None and entry[0] is agg
+
+    def unshare(self, agg: Aggregate) -> None:
+        with self._lock:
+            entry = self._shared.get(agg.id)
+            if entry is not None and entry[0] is agg:
+                del self._shared[agg.id]
+                self._weight["shared"] -= agg.version
+
+    def take(self, record: UUID) -> tuple[Aggregate | None, bool]:
+        """The parked aggregate of ``record`` (now the caller's) and whether it is stale."""
+        with self._lock:
+            entry = self._parked.pop(record, None)
+            if entry is not None:
+                self._weight["parked"] -= entry[2]
+        if entry is None:
+            return None, True
+        agg, stale, version = entry
+        # Changed since it was parked (a caller kept it and triggered events on it): drop it.
+        if agg.version != version or agg.pending_events:
+            return None, True
+        return agg, stale
+
+    def park(self, aggregates: Iterable[Aggregate], as_of: int) -> None:
+        """Keep aggregates just saved; ``as_of``: :attr:`seen` before the save began."""
+        with self._lock:
+            stale = as_of < self.seen
+            for agg in aggregates:
+                old = self._parked.pop(agg.id, None)
+                if old is not None:
+                    self._weight["parked"] -= old[2]
+                self._parked[agg.id] = [agg, stale, agg.version]
+                self._weight["parked"] += agg.version
+            self._bound()
+
+    def saw(self, changes: Iterable[tuple[UUID, int]], upto: int) -> None:
+        """Mark stale what ``changes`` (record, version) outdate; the log is read to ``upto``."""
+        with self._lock:
+            for record, version in changes:
+                entry = self._shared.get(record)
+                if entry is not None and entry[0].version < version:
+                    entry[1] = True
+                entry = self._parked.get(record)
+                if entry is not None and entry[2] < version:
+                    entry[1] = True
+            self.seen = max(self.seen, upto)
+
+    def restart(self, upto: int) -> None:
+        """Forget everything (too much changed to look through); the log is read to ``upto``."""
+        with self._lock:
+            self._shared.clear()
+            self._parked.clear()
+            self._weight = {"shared": 0, "parked": 0}
+            self.seen = max(self.seen, upto)
+
+    def _bound(self) -> None:
+        """Drop the least recently used entries over the bounds (the lock is held)."""
+        for kind, entries in (("shared", self._shared), ("parked", self._parked)):
+            while len(entries) > 1 and (
+                len(entries) > self.count
+                or (self.events is not None and self._weight[kind] > self.events)
+            ):
+                _, old = entries.popitem(last=False)
+                self._weight[kind] -= old[2] if kind == "parked" else old[0].version
+
+    def clear(self) -> None:
+        with self._lock:
+            self._shared.clear()
+            self._parked.clear()
+            self._weight = {"shared": 0, "parked": 0}
+
+
+def _project(agg: Any, events: Iterable[Any]) -> Any:
+    """Apply ``events`` to ``agg`` (``None`` before the first): eventsourcing's projector
+    without its per-event protocol check, which costs a third of a replay."""
+    for event in events:
+        agg = event.mutate(agg)
+    return agg
+
+
+def _copy(agg: T) -> T:
+    """A deep copy of an aggregate (pickle is about twice as fast as ``copy.deepcopy``)."""
+    copied: T = pickle.loads(pickle.dumps(agg, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+    return copied
+
+
 class Ledger(SchoolCommands, Application[UUID]):
     """Sổ Cái: schools, staff files and student records as signed, chained events."""
 
@@ -145,11 +316,15 @@ class Ledger(SchoolCommands, Application[UUID]):
         self._pending: dict[str, tuple[PreparedSave, x509.Certificate, list[Any]]] = {}
         self._pending_lock = threading.Lock()
         self._vault: Vault | None = None
+        events = int(os.environ.get("SOCAI_AGGREGATE_CACHE") or AGGREGATE_CACHE_EVENTS)
+        self.aggregates = AggregateCache(events)
+        self._local = threading.local()
         try:
             super().__init__()
             check = getattr(self.recorder, "check_durability", None)
             if check is not None:
                 check()
+            self.aggregates.seen = self.recorder.max_notification_id() or 0
         except PersistenceError as e:
             raise StorageError(f"cannot open the {settings.backend} store: {e}") from e
 
@@ -161,6 +336,11 @@ class Ledger(SchoolCommands, Application[UUID]):
             from ledger.postgres import env_from_url
 
             base.update(env_from_url(self.settings.database_url))
+            # Connections are taken per query and given back: a server worker runs many
+            # commands at once (a thread each), and with too few connections they queue for
+            # one while PostgreSQL idles. Idle ones above the minimum close after a while.
+            base["POSTGRES_POOL_SIZE"] = str(POSTGRES_POOL_MIN)
+            base["POSTGRES_MAX_OVERFLOW"] = str(POSTGRES_POOL_MAX - POSTGRES_POOL_MIN)
             # The registry is written by the recorder's insert hook, which
             # eventsourcing's database-function path would skip.
             base["POSTGRES_ENABLE_DB_FUNCTIONS"] = "n"
@@ -209,42 +389,162 @@ class Ledger(SchoolCommands, Application[UUID]):
 
     # -- helpers -----------------------------------------------------------
 
-    def load(self, record: UUID, cls: type[T]) -> T:
+    # -- the aggregate cache -------------------------------------------------
+
+    #: Events read from the notification log at a time by :meth:`sync`.
+    SYNC_PAGE = 500
+    #: Pages :meth:`sync` reads before it rather forgets the cache (a bulk import elsewhere).
+    SYNC_PAGES = 4
+
+    @contextmanager
+    def synced(self) -> Iterator[None]:
+        """Run a command: the cache is synced with the store first (see :class:`AggregateCache`).
+
+        Within it, cached aggregates that nothing outdated are used without reading the
+        store again. Nested commands share the outer one's sync.
+        """
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        if depth == 0:
+            self.sync()
+        local.depth = depth + 1
         try:
-            agg: object = self.repository.get(record)
-        except AggregateNotFoundError:
-            raise RecordNotFound(f"no {cls.__name__} with id {record}") from None
+            yield
+        finally:
+            local.depth = depth
+
+    def sync(self) -> None:
+        """Read the notification log past what this ledger has seen; mark what it outdates."""
+        cache = self.aggregates
+        start = cache.seen + 1
+        for _ in range(self.SYNC_PAGES):
+            rows = self.recorder.select_notifications(start=start, limit=self.SYNC_PAGE)
+            if not rows:
+                return
+            changes = ((cast(UUID, n.originator_id), n.originator_version) for n in rows)
+            cache.saw(changes, rows[-1].id)
+            if len(rows) < self.SYNC_PAGE:
+                return
+            start = rows[-1].id + 1
+        cache.restart(self.recorder.max_notification_id() or 0)
+
+    def _trusted(self) -> bool:
+        """Inside a command, whose sync vouches for the cache entries that are not stale."""
+        return bool(getattr(self._local, "depth", 0))
+
+    def load(self, record: UUID, cls: type[T]) -> T:
+        """The current state of ``record``, the caller's own to change and save.
+
+        In a command: taken from the cache when it holds the record (a parked aggregate as
+        it is, else a copy of the shared snapshot), brought up to date with the store's
+        newer events unless the command's sync vouches for it; otherwise replayed from the
+        store. Outside commands (pages and reports that read through ``load``): a copy of
+        the shared snapshot brought up to date by :meth:`read`, so the cache keeps the
+        record for the next command. Every event read is verified as always.
+        """
+        if not self._trusted():
+            return _copy(self.read(record, cls))
+        taken, stale = self.aggregates.take(record)
+        if taken is None:
+            shared, stale = self.aggregates.shared(record)
+            if shared is not None:
+                taken = _copy(shared)
+        agg = taken if taken is not None and not stale else self._replay(record, taken, cls)
         if not isinstance(agg, cls):
             raise RecordNotFound(f"record {record} is not a {cls.__name__}")
         return agg
 
+    def read(self, record: UUID, cls: type[T]) -> T:
+        """The current state of ``record``, shared: the caller must not change it.
+
+        For checks that only read (the actor's staff file, a school year's plans and closed
+        terms): no copy is made unless the store holds newer events than the shared
+        snapshot, which are then applied to a copy that replaces it.
+        """
+        cache = self.aggregates
+        as_of = cache.seen
+        shared, stale = cache.shared(record)
+        if shared is not None and not stale and self._trusted():
+            agg: Aggregate = shared
+        elif shared is None:
+            taken, _ = cache.take(record)
+            agg = cache.share(self._replay(record, taken, cls), as_of)
+        else:
+            newer = list(self.events.get(record, gt=shared.version))
+            # Nothing newer: the same object again, no longer stale as of this read.
+            agg = cache.share(_project(_copy(shared), newer) if newer else shared, as_of)
+        if not isinstance(agg, cls):
+            raise RecordNotFound(f"record {record} is not a {cls.__name__}")
+        return agg
+
+    def _replay(self, record: UUID, agg: Aggregate | None, cls: type[Any]) -> Aggregate:
+        """``agg`` with the store's events after its version, or ``record`` from its start."""
+        events = self.events.get(record, gt=None if agg is None else agg.version)
+        found = _project(agg, events)
+        if found is None:
+            raise RecordNotFound(f"no {cls.__name__} with id {record}")
+        if not isinstance(found, Aggregate):  # pragma: no cover - every topic is an aggregate's
+            raise RecordNotFound(f"record {record} is not an aggregate")
+        return found
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        for obj in objs:
+            if isinstance(obj, Aggregate) and self.aggregates.is_shared(obj):
+                # A programming error: the snapshot may be in use by other threads.
+                self.aggregates.unshare(obj)
+                raise TypeError(
+                    f"{type(obj).__name__} {obj.id} is a shared snapshot from read(); "
+                    "change what load() returns"
+                )
+        # eventsourcing's Application.save, with the aggregates told apart by their class:
+        # its runtime protocol checks (two per object) cost more than the rest of collecting
+        # a 35-record grade-book column. Events and anything else go its way.
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            elif obj is not None:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # eventsourcing's deprecated hook, as it does
+        return recordings
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        as_of = self.aggregates.seen
+        recordings = super()._record(processing_event)
+        # Only what the store committed is parked: a captured (prepared) save wrote nothing.
+        if not isinstance(processing_event.saved_kwargs.get("signer"), CapturingSigner):
+            self.aggregates.park(
+                (a for a in processing_event.aggregates.values() if isinstance(a, Aggregate)),
+                as_of,
+            )
+        return recordings
+
     @contextmanager
     def cached(self, size: int, *, copy: bool = True) -> Iterator[None]:
-        """eventsourcing's aggregate cache for a bulk run, fast-forwarded on every load.
+        """Room for ``size`` aggregates in the cache during a bulk run, whatever their events.
 
-        A bulk run loads the same records many times, and each load replays the record from
-        its first event otherwise. Every load still reads the newer events from the store,
-        verified as always. With ``copy`` (the default) each load returns a deep copy, so a
-        command that fails after changing its aggregate leaves the cache as the store is;
-        without it loads return the cached object itself (faster; then any failure must
-        end the run, as :func:`api.demo.seed` does). The ledger's own setting comes back on
-        the way out, success or not.
+        The cache is always on (see :class:`AggregateCache`); a bulk run that loads more
+        records than it holds asks for more room here. ``copy`` is kept for callers: loads
+        never share a changeable object, so there is nothing to copy. The ledger's own
+        bounds come back on the way out.
         """
-        repository = self.repository
-        saved = (repository.cache, repository.fastforward, repository.deepcopy_from_cache)
-        repository.cache = LRUCache(maxsize=size)
-        repository.fastforward = True
-        repository.deepcopy_from_cache = copy
+        del copy
+        cache = self.aggregates
+        saved = (cache.events, cache.count)
+        cache.events, cache.count = None, max(cache.count, size)
         try:
             yield
         finally:
-            repository.cache, repository.fastforward, repository.deepcopy_from_cache = saved
+            cache.events, cache.count = saved
 
     def forget_cached(self) -> None:
-        """Empty the aggregate cache of :meth:`cached` (after a command failed)."""
-        cache = self.repository.cache
-        if isinstance(cache, LRUCache):
-            self.repository.cache = LRUCache(maxsize=cache.maxsize)
+        """Empty the aggregate cache (it is rebuilt from the store as records are used)."""
+        self.aggregates.clear()
 
     def exists(self, record: UUID) -> bool:
         return bool(self.recorder.select_events(record, limit=1))
@@ -260,11 +560,11 @@ class Ledger(SchoolCommands, Application[UUID]):
     def _school_authority(self, signer: Signer) -> tuple[RegisteredCertificate, School]:
         """The school on whose behalf ``signer`` may manage staff: its seal or its principal."""
         entry = self.actor(signer)
-        owner: object = self.repository.get(entry.owner)
+        owner: object = self.read(entry.owner, Aggregate)
         if isinstance(owner, School):
             return entry, owner
         if isinstance(owner, StaffFile) and owner.is_principal:
-            return entry, self.load(owner.school, School)
+            return entry, self.read(owner.school, School)
         raise NotAuthorized("only the school seal or the principal (Hiệu trưởng) may do this")
 
     def _check_new_certificate(
@@ -287,6 +587,7 @@ class Ledger(SchoolCommands, Application[UUID]):
 
     # -- commands ----------------------------------------------------------
 
+    @command
     def register_school(self, seal: Signer, code: str, name: str, province: str) -> UUID:
         """Genesis of a school: registered by its own organisation seal certificate."""
         require_text(code=code, name=name, province=province)
@@ -303,6 +604,7 @@ class Ledger(SchoolCommands, Application[UUID]):
         self.save(school, signer=seal)
         return school.id
 
+    @command
     def open_staff_file(
         self,
         actor: Signer,
@@ -314,7 +616,7 @@ class Ledger(SchoolCommands, Application[UUID]):
         require_text(staff_code=staff_code, title=title)
         by, owner = self._owner(actor)
         school_uuid = owner.id if isinstance(owner, School) else owner.school
-        school = self.load(school_uuid, School)
+        school = self.read(school_uuid, School)
         authority.check("Opened", {"school": school.id, "staff_code": staff_code}, owner, None)
         staff = StaffFile(
             school=school.id,
@@ -331,6 +633,7 @@ class Ledger(SchoolCommands, Application[UUID]):
         self.save(staff, signer=actor)
         return staff.id
 
+    @command
     def register_certificate(
         self, actor: Signer, staff: UUID, certificate: x509.Certificate
     ) -> None:
@@ -348,6 +651,7 @@ class Ledger(SchoolCommands, Application[UUID]):
         )
         self.save(staff_file, signer=actor)
 
+    @command
     def revoke_certificate(
         self,
         actor: Signer,

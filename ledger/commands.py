@@ -12,9 +12,11 @@ relies on the ledger's ``load``, ``save``, ``exists``, ``actor`` and ``vault``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -53,9 +55,24 @@ if TYPE_CHECKING:
     from signing.keys import Signer
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound="SchoolCommands")
 
 #: Longest free text kept in an event (remarks, reasons, decisions).
 MAX_TEXT = 2000
+
+
+def command(method: Callable[Concatenate[C, P], R]) -> Callable[Concatenate[C, P], R]:
+    """Run a command inside :meth:`ledger.application.Ledger.synced`: the aggregate cache is
+    brought up to date with the store once, at the start, and trusted within."""
+
+    def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.synced():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(run, method)
+    return run
 
 
 class SchoolCommands:
@@ -64,6 +81,8 @@ class SchoolCommands:
     if TYPE_CHECKING:
 
         def load(self, record: UUID, cls: type[T]) -> T: ...
+        def read(self, record: UUID, cls: type[T]) -> T: ...
+        def synced(self) -> AbstractContextManager[None]: ...
         def save(self, *objs: Any, **kwargs: Any) -> Any: ...
         def exists(self, record: UUID) -> bool: ...
         def actor(self, signer: Signer) -> RegisteredCertificate: ...
@@ -75,7 +94,7 @@ class SchoolCommands:
     def _owner(self, signer: Signer) -> tuple[UUID, School | StaffFile]:
         entry = self.actor(signer)
         try:
-            owner: object = self.load(entry.owner, Aggregate)
+            owner: object = self.read(entry.owner, Aggregate)
         except RecordNotFound:
             raise NotAuthorized("the certificate's owner has no record") from None
         if not isinstance(owner, (School, StaffFile)):
@@ -94,20 +113,28 @@ class SchoolCommands:
         authority.check(name, fields, owner, target, year)
         return by
 
-    def _year(self, school: UUID, school_year: str) -> SchoolYear:
+    # A school year is read by nearly every command (plans, closed terms) and holds one
+    # event per student who joined it: commands that only check it share the cached
+    # snapshot (``read``); those that change it ask for their own copy (``change=True``).
+
+    def _year(self, school: UUID, school_year: str, *, change: bool = False) -> SchoolYear:
+        get = self.load if change else self.read
         try:
-            return self.load(school_year_id(school, school_year), SchoolYear)
+            return get(school_year_id(school, school_year), SchoolYear)
         except RecordNotFound:
             raise InvalidInput(f"school year {school_year} is not opened in this school") from None
 
-    def _year_of(self, record: StudentRecord) -> SchoolYear | None:
+    def _year_of(self, record: StudentRecord, *, change: bool = False) -> SchoolYear | None:
         """The record's current school year, if it is opened."""
-        return self._year_for(record, record.school_year)
+        return self._year_for(record, record.school_year, change=change)
 
-    def _year_for(self, record: StudentRecord, school_year: str) -> SchoolYear | None:
+    def _year_for(
+        self, record: StudentRecord, school_year: str, *, change: bool = False
+    ) -> SchoolYear | None:
         """The school year ``school_year`` of the school the student was in then."""
+        get = self.load if change else self.read
         try:
-            return self.load(school_year_id(record.school_in(school_year), school_year), SchoolYear)
+            return get(school_year_id(record.school_in(school_year), school_year), SchoolYear)
         except RecordNotFound:
             return None
 
@@ -117,13 +144,14 @@ class SchoolCommands:
 
     # -- school years ----------------------------------------------------------
 
+    @command
     def open_school_year(self, actor: Signer, school_year: str, level: str = "THCS") -> UUID:
         """Open a school year (năm học ``2025-2026``) for the actor's school."""
         _year_text(school_year)
         if level not in LEVELS:
             raise InvalidInput(f"level must be one of {', '.join(LEVELS)}")
         school = self._school_of(actor)
-        code = self.load(school, School).code
+        code = self.read(school, School).code
         fields = {"school": school, "school_code": code, "school_year": school_year}
         by = self._authorise(actor, "Opened", fields, None)
         year = SchoolYear(
@@ -134,19 +162,22 @@ class SchoolCommands:
         self.save(year, signer=actor)
         return year.id
 
+    @command
     def open_class(self, actor: Signer, school_year: str, class_name: str, grade: int) -> None:
         """Open a class of ``grade`` in the school year."""
         require_text(class_name=class_name)
-        year = self._year(self._school_of(actor), school_year)
+        year = self._year(self._school_of(actor), school_year, change=True)
         lo, hi = {"TH": (1, 5), "THCS": (6, 9), "THPT": (10, 12)}[year.level]
         if isinstance(grade, bool) or not isinstance(grade, int) or not lo <= grade <= hi:
             raise InvalidInput(f"grade must be {lo}–{hi} at {year.level}, not {grade!r}")
+        # Authority first: who may not open classes learns nothing about which exist.
+        by = self._authorise(actor, "ClassOpened", {}, year)
         if class_name in year.classes:
             raise AlreadyExists(f"class {class_name} is already opened in {school_year}")
-        by = self._authorise(actor, "ClassOpened", {}, year)
         year.open_class(class_name=class_name, grade=grade, by=by)
         self.save(year, signer=actor)
 
+    @command
     def plan_subjects(
         self,
         actor: Signer,
@@ -155,7 +186,7 @@ class SchoolCommands:
         subjects: Mapping[str, tuple[int, str]],
     ) -> None:
         """Set the class's subject plan: subject -> (periods per year, SCORED or COMMENTED)."""
-        year = self._year(self._school_of(actor), school_year)
+        year = self._year(self._school_of(actor), school_year, change=True)
         if class_name not in year.classes:
             raise InvalidInput(f"class {class_name} is not opened in {school_year}")
         if not subjects:
@@ -178,10 +209,11 @@ class SchoolCommands:
             )
         self.save(year, signer=actor)
 
+    @command
     def close_term(self, actor: Signer, school_year: str, class_name: str, term: int) -> None:
         """Close a term for a class: refused while any student misses a required entry."""
         _term(term)
-        year = self._year(self._school_of(actor), school_year)
+        year = self._year(self._school_of(actor), school_year, change=True)
         if class_name not in year.classes:
             raise InvalidInput(f"class {class_name} is not opened in {school_year}")
         if year.is_closed(class_name, term):
@@ -189,7 +221,7 @@ class SchoolCommands:
         by = self._authorise(actor, "TermClosed", {}, year)
         missing = []
         for student in sorted(year.rosters.get(class_name, set())):
-            record = self.load(student, StudentRecord)
+            record = self.read(student, StudentRecord)
             gaps = missing_for_term(record, year, class_name, term)
             missing += [f"{record.student_code}: {g}" for g in gaps]
         if missing:
@@ -207,6 +239,7 @@ class SchoolCommands:
         by = self._authorise(actor, name, fields, staff_file)
         return staff_file, by
 
+    @command
     def appoint(self, actor: Signer, staff: UUID, position: str, decision: str) -> None:
         """Appoint a staff member (Hiệu trưởng, Phó hiệu trưởng, Cán bộ tổ chức)."""
         if position not in POSITIONS:
@@ -218,6 +251,7 @@ class SchoolCommands:
         staff_file.appoint(position=position, decision=decision, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def end_appointment(self, actor: Signer, staff: UUID, position: str, decision: str) -> None:
         require_text(decision=decision)
         staff_file, by = self._staff(actor, staff, "AppointmentEnded", {})
@@ -226,12 +260,14 @@ class SchoolCommands:
         staff_file.end_appointment(position=position, decision=decision, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def assign_teaching(
         self, actor: Signer, staff: UUID, school_year: str, class_name: str, subject: str
     ) -> None:
         """Assign a teacher to a class and subject (phân công giảng dạy) for a school year."""
         self.assign_teachings(actor, staff, school_year, [(class_name, subject)])
 
+    @command
     def assign_teachings(
         self,
         actor: Signer,
@@ -260,6 +296,7 @@ class SchoolCommands:
             )
         self.save(staff_file, signer=actor)
 
+    @command
     def unassign_teaching(
         self, actor: Signer, staff: UUID, school_year: str, class_name: str, subject: str
     ) -> None:
@@ -271,6 +308,7 @@ class SchoolCommands:
         )
         self.save(staff_file, signer=actor)
 
+    @command
     def assign_homeroom(
         self, actor: Signer, staff: UUID, school_year: str, class_name: str
     ) -> None:
@@ -284,6 +322,7 @@ class SchoolCommands:
         staff_file.assign_homeroom(school_year=school_year, class_name=class_name, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def unassign_homeroom(
         self, actor: Signer, staff: UUID, school_year: str, class_name: str
     ) -> None:
@@ -293,6 +332,7 @@ class SchoolCommands:
         staff_file.unassign_homeroom(school_year=school_year, class_name=class_name, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def record_staff_identity(
         self, actor: Signer, staff: UUID, identity: Mapping[str, str]
     ) -> None:
@@ -302,6 +342,7 @@ class SchoolCommands:
         staff_file.record_identity(identity=sealed.ciphertext, commitment=sealed.commitment, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def appoint_title(
         self, actor: Signer, staff: UUID, title: str, rank: str, code: str, decision: str
     ) -> None:
@@ -311,6 +352,7 @@ class SchoolCommands:
         staff_file.appoint_title(title=title, rank=rank, code=code, decision=decision, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def raise_salary_step(
         self,
         actor: Signer,
@@ -331,6 +373,7 @@ class SchoolCommands:
         )
         self.save(staff_file, signer=actor)
 
+    @command
     def record_training(
         self,
         actor: Signer,
@@ -352,6 +395,7 @@ class SchoolCommands:
         )
         self.save(staff_file, signer=actor)
 
+    @command
     def grant_staff_award(
         self, actor: Signer, staff: UUID, award: str, decision: str, school_year: str
     ) -> None:
@@ -361,6 +405,7 @@ class SchoolCommands:
         staff_file.grant_award(award=award, decision=decision, school_year=school_year, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def impose_discipline(
         self, actor: Signer, staff: UUID, form: str, decision: str, school_year: str
     ) -> None:
@@ -373,6 +418,7 @@ class SchoolCommands:
         staff_file.impose_discipline(form=form, decision=decision, school_year=school_year, by=by)
         self.save(staff_file, signer=actor)
 
+    @command
     def record_evaluation(
         self, actor: Signer, staff: UUID, school_year: str, general: object, performance: object
     ) -> str:
@@ -397,6 +443,7 @@ class SchoolCommands:
         self.save(staff_file, signer=actor)
         return level.value
 
+    @command
     def transfer_staff(
         self, actor: Signer, staff: UUID, to_school_code: str, decision: str
     ) -> None:
@@ -410,6 +457,7 @@ class SchoolCommands:
 
     # -- enrolment and transfer ------------------------------------------------------
 
+    @command
     def enrol_student(
         self,
         actor: Signer,
@@ -424,7 +472,7 @@ class SchoolCommands:
         if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 12:
             raise InvalidInput(f"grade must be 1–12, not {grade!r}")
         school = self._school_of(actor)
-        year = self._year(school, school_year)
+        year = self._year(school, school_year, change=True)
         if year.classes.get(class_name) != grade:
             raise InvalidInput(
                 f"class {class_name} of grade {grade} is not opened in {school_year}"
@@ -448,12 +496,13 @@ class SchoolCommands:
         self.save(record, year, signer=actor)
         return record.id
 
+    @command
     def join_class(
         self, actor: Signer, student: UUID, school_year: str, grade: int, class_name: str
     ) -> None:
         """Move a student into a class of a (new) school year of the same school."""
         record = self.load(student, StudentRecord)
-        new_year = self._year(record.school, school_year)
+        new_year = self._year(record.school, school_year, change=True)
         if new_year.classes.get(class_name) != grade:
             raise InvalidInput(
                 f"class {class_name} of grade {grade} is not opened in {school_year}"
@@ -462,7 +511,7 @@ class SchoolCommands:
         if record.transferred_out_to is not None:
             raise InvalidInput("the student has transferred out of this school")
         changed: list[Any] = [record, new_year]
-        old_year = self._year_of(record)
+        old_year = self._year_of(record, change=True)
         if old_year is not None and student in old_year.rosters.get(record.class_name, set()):
             if old_year.id == new_year.id:
                 new_year.leave(class_name=record.class_name, student=student, by=by)
@@ -473,6 +522,7 @@ class SchoolCommands:
         new_year.join(class_name=class_name, student=student, by=by)
         self.save(*changed, signer=actor)
 
+    @command
     def transfer_out(self, actor: Signer, student: UUID, to_school_code: str, reason: str) -> None:
         """The sending school's principal releases the record (chuyển trường)."""
         require_text(to_school_code=to_school_code, reason=reason)
@@ -481,20 +531,21 @@ class SchoolCommands:
         if record.transferred_out_to is not None:
             raise AlreadyExists("the student has already transferred out")
         changed: list[Any] = [record]
-        year = self._year_of(record)
+        year = self._year_of(record, change=True)
         if year is not None and student in year.rosters.get(record.class_name, set()):
             year.leave(class_name=record.class_name, student=student, by=by)
             changed.append(year)
         record.transfer_out(to_school_code=to_school_code, reason=reason, by=by)
         self.save(*changed, signer=actor)
 
+    @command
     def transfer_in(
         self, actor: Signer, student: UUID, school_year: str, grade: int, class_name: str
     ) -> None:
         """The receiving school takes the record over; its history comes with it."""
         record = self.load(student, StudentRecord)
         school = self._school_of(actor)
-        year = self._year(school, school_year)
+        year = self._year(school, school_year, change=True)
         if year.classes.get(class_name) != grade:
             raise InvalidInput(
                 f"class {class_name} of grade {grade} is not opened in {school_year}"
@@ -502,8 +553,8 @@ class SchoolCommands:
         by = self._authorise(actor, "TransferredIn", {"school": school}, record)
         if record.school == school:
             raise AlreadyExists("the student is already in this school")
-        code = self.load(record.school, School).code
-        if record.transferred_out_to != self.load(school, School).code:
+        code = self.read(record.school, School).code
+        if record.transferred_out_to != self.read(school, School).code:
             raise InvalidInput(f"school {code} has not released the student to this school")
         record.transfer_in(
             school=school, school_year=school_year, grade=grade, class_name=class_name, by=by
@@ -560,6 +611,7 @@ class SchoolCommands:
                 f"{subject} HK{term} already has {len(have)} {kind} (of {need}): correct one"
             )
 
+    @command
     def record_score(
         self, actor: Signer, student: UUID, subject: str, term: int, kind: str, value: object
     ) -> int:
@@ -567,6 +619,7 @@ class SchoolCommands:
         saved = self._assess(actor, [(student, subject, term, kind, value)], SCORED)
         return int(saved[student].version)
 
+    @command
     def record_scores(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
     ) -> int:
@@ -578,6 +631,7 @@ class SchoolCommands:
         self._assess(actor, entries, SCORED)
         return len(entries)
 
+    @command
     def assess_comments(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str, object]]
     ) -> int:
@@ -615,6 +669,7 @@ class SchoolCommands:
         self.save(*records.values(), signer=actor)
         return records
 
+    @command
     def correct_score(
         self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
     ) -> int:
@@ -642,6 +697,7 @@ class SchoolCommands:
         self.save(record, signer=actor)
         return int(record.version)
 
+    @command
     def propose_correction(
         self, actor: Signer, student: UUID, corrects: int, value: object, reason: str
     ) -> int:
@@ -662,6 +718,7 @@ class SchoolCommands:
         self.save(record, signer=actor)
         return int(record.version)
 
+    @command
     def approve_correction(self, actor: Signer, student: UUID, proposal: int) -> int:
         """The principal countersigns a proposed correction; it takes effect now."""
         record = self.load(student, StudentRecord)
@@ -672,6 +729,7 @@ class SchoolCommands:
 
     # -- primary (TT 27/2020) ------------------------------------------------------------------
 
+    @command
     def record_subject_levels(
         self, actor: Signer, entries: Sequence[tuple[UUID, str, int, str]]
     ) -> int:
@@ -697,6 +755,7 @@ class SchoolCommands:
         self.save(*records.values(), signer=actor)
         return len(entries)
 
+    @command
     def assess_qualities(
         self, actor: Signer, student: UUID, term: int, levels: Mapping[str, str]
     ) -> None:
@@ -721,6 +780,7 @@ class SchoolCommands:
 
     # -- homeroom (GVCN) ---------------------------------------------------------------------
 
+    @command
     def assess_conduct(self, actor: Signer, student: UUID, term: int, level: str) -> None:
         """Rèn luyện of a term (TT 22/2021 Điều 8), by the GVCN."""
         _term(term)
@@ -733,6 +793,7 @@ class SchoolCommands:
         record.assess_conduct(term=term, level=lvl, by=by)
         self.save(record, signer=actor)
 
+    @command
     def record_absences(self, actor: Signer, student: UUID, term: int, sessions: int) -> None:
         """Buổi absent in a term, excused or not (TT 22/2021 Điều 12); no reasons are kept."""
         _term(term)
@@ -744,6 +805,7 @@ class SchoolCommands:
         record.record_absences(term=term, sessions=sessions, by=by)
         self.save(record, signer=actor)
 
+    @command
     def record_remark(self, actor: Signer, student: UUID, subject: str, text: str) -> None:
         """A subject teacher's remark (``subject``) or the GVCN's (``subject=""``), encrypted."""
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
@@ -757,6 +819,7 @@ class SchoolCommands:
         record.record_remark(subject=subject, remark=sealed.ciphertext, by=by)
         self.save(record, signer=actor)
 
+    @command
     def record_year_result(self, actor: Signer, student: UUID, stage: str = YEAR) -> dict[str, Any]:
         """Compute and record the year result (GVCN); both terms must be closed."""
         record = self.load(student, StudentRecord)
@@ -773,6 +836,7 @@ class SchoolCommands:
         self.save(record, signer=actor)
         return result
 
+    @command
     def reassess_conduct(self, actor: Signer, student: UUID, level: str) -> None:
         """The GVCN's re-evaluation after summer training (TT 22/2021 Điều 13)."""
         lvl = _level(level)
@@ -784,6 +848,7 @@ class SchoolCommands:
         record.reassess_conduct(level=lvl, by=by)
         self.save(record, signer=actor)
 
+    @command
     def reassess_subject(self, actor: Signer, student: UUID, subject: str, value: object) -> None:
         """A summer re-assessment result (TT 22/2021 Điều 14); it replaces the year result."""
         record = self.load(student, StudentRecord)
@@ -810,10 +875,12 @@ class SchoolCommands:
         record.reassess_subject(subject=subject, value=text, by=by)
         self.save(record, signer=actor)
 
+    @command
     def record_summer_result(self, actor: Signer, student: UUID) -> dict[str, Any]:
         """The GVCN records the result after the summer steps (the final promotion)."""
         return self.record_year_result(actor, student, AFTER_SUMMER)
 
+    @command
     def grant_student_award(self, actor: Signer, student: UUID, award: str, decision: str) -> None:
         """A commendation beyond the Điều 15 titles, decided by the principal."""
         require_text(award=award, decision=decision)
@@ -824,6 +891,7 @@ class SchoolCommands:
 
     # -- issued transcripts (học bạ số) ---------------------------------------------------------
 
+    @command
     def transcript_gaps(
         self,
         student: UUID | StudentRecord,
@@ -840,7 +908,7 @@ class SchoolCommands:
         school years across calls (a bulk run).
         """
         record = (
-            student if isinstance(student, StudentRecord) else self.load(student, StudentRecord)
+            student if isinstance(student, StudentRecord) else self.read(student, StudentRecord)
         )
         cache: MutableMapping[tuple[UUID, str], SchoolYear | None] = {} if years is None else years
 
@@ -889,6 +957,7 @@ class SchoolCommands:
             return "kết quả cả năm đã ghi khác kết quả tính lại sau đính chính (GVCN cần ghi lại)"
         return None
 
+    @command
     def issue_transcript(
         self,
         actor: Signer,
@@ -948,14 +1017,16 @@ class SchoolCommands:
 
     # -- personal data -------------------------------------------------------------------------
 
+    @command
     def identity_of(self, person: UUID) -> dict[str, str] | None:
         """The decrypted identity of a student or staff member; ``None`` once shredded."""
-        agg: object = self.load(person, Aggregate)
+        agg: object = self.read(person, Aggregate)
         ciphertext = getattr(agg, "identity", None)
         if not isinstance(ciphertext, str):
             return None
         return self.vault.open(person, ciphertext)
 
+    @command
     def shred(self, actor: Signer, person: UUID, reason: str) -> None:
         """Destroy a person's identity key and record a signed erasure (no personal data).
 

@@ -3,7 +3,8 @@
 The PDF comes as a raw ``application/pdf`` body or as the field ``file`` of a
 ``multipart/form-data`` body. A body over the upload limit (``verify_upload_limit`` in
 ``socai.json``, default 20 MB) gets 413 before it is read whole. The answer is the report of
-``socai verify --json``, with HTTP 200 whatever the verdict: the verdict is the report's
+``socai verify --json``, with HTTP 200 whatever the verdict (429 past the per-address rate limit,
+:mod:`api.ratelimit`): the verdict is the report's
 ``status``, never an HTTP error (a malformed PDF is a TOTAL-FAILED report, not a 4xx/5xx).
 """
 
@@ -28,15 +29,15 @@ router = APIRouter(prefix="/api/v1", tags=["verify"])
 
 DEFAULT_LIMIT = 20 * 1024 * 1024
 #: Room for the multipart framing around the file itself.
-_FRAMING = 64 * 1024
+FRAMING = 64 * 1024
 
 
 @cache
-def _trust(data_dir: Path) -> VerifyTrust:
+def verify_trust(data_dir: Path) -> VerifyTrust:
     return trust_from_data_dir(data_dir)
 
 
-def _limit(services: Services) -> int:
+def upload_limit(services: Services) -> int:
     path = services.settings.data_dir / "socai.json"
     try:
         import json
@@ -64,16 +65,17 @@ def _file_of(body: bytes, content_type: str) -> bytes:
 async def verify(request: Request) -> dict[str, Any]:
     """Verify an uploaded transcript; the ETSI-style report of ``socai verify --json``."""
     services: Services = request.app.state.services
-    limit = _limit(services)
+    services.limiter().hit("verify", request.client.host if request.client else "?")
+    limit = upload_limit(services)
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";")[0].strip().lower()
     if kind not in ("application/pdf", "multipart/form-data"):
         raise BadRequest("send the PDF as application/pdf or as multipart field 'file'")
-    framing = _FRAMING if kind == "multipart/form-data" else 0
+    framing = FRAMING if kind == "multipart/form-data" else 0
     body = await read_body(request, limit + framing)
     data = _file_of(body, content_type) if kind == "multipart/form-data" else body
     limits = Limits(max_bytes=limit)
     report = await run_in_threadpool(
-        verify_file, data, _trust(services.settings.data_dir), limits=limits
+        verify_file, data, verify_trust(services.settings.data_dir), limits=limits
     )
     return report.as_dict()

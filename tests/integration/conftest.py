@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import drop_postgres, postgres_url
+from tests.integration.browser import browser, browser_site
 from tests.integration.web import Site, build_site
+
+# The browser tests' fixtures, defined once for every module (a module importing them
+# itself would hold a second definition: a second browser and site).
+__all__ = ["browser", "browser_site"]
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,43 @@ def test_bench_verify_quick_reports_latency_and_audit_ratio(
     assert 0 < verify["in_process"]["p50_ms"] <= verify["in_process"]["max_ms"]
     assert verify["audit_events"] > 0 and verify["bare_verifications_per_s_all_cores"] > 0
     capsys.readouterr()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_bench_api_quick_writes_over_http_and_every_write_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import drop_postgres, postgres_url
+
+    url = postgres_url()
+    monkeypatch.setenv("SOCAI_DATABASE_URL", url)
+    try:
+        assert main(["bench", "api", "--quick", "--out", str(tmp_path)]) == 0
+    finally:
+        drop_postgres(url)
+    api = json.loads((tmp_path / "bench-report.json").read_text("utf-8"))["api"]
+    assert set(api["backends"]) == {"postgresql"}
+    pg = api["backends"]["postgresql"]
+    assert pg["workers"] == 2
+    phases = pg["phases"]
+    assert set(phases) == {"health", "score", "column", "verify"}
+    for name, phase in phases.items():
+        for level in phase["levels"]:
+            assert level["ok"] > 0 and 0 < level["p50_ms"] <= level["p99_ms"], name
+    for name in ("score", "column"):
+        assert phases[name]["warm_up"]["errors"] == {}, name
+        assert all(level["errors"] == {} for level in phases[name]["levels"]), name
+    assert phases["verify"]["verdict"] == "TOTAL-PASSED"
+    # Every acknowledged score is in the ledger, verified, and nothing else was written.
+    landed = pg["landed"]
+    assert landed["ok"] and landed["missing"] == 0 and landed["unexpected"] == 0
+    # ... and the bench counted them right: warm-up rounds (no errors) plus every level.
+    singles = phases["score"]["warm_up"]["requests"]
+    singles += sum(lv["ok"] for lv in phases["score"]["levels"])
+    columns = phases["column"]["warm_up"]["requests"]
+    columns += sum(lv["ok"] for lv in phases["column"]["levels"])
+    assert landed["acknowledged_scores"] == singles + 35 * columns
+    assert landed["events_verified"] > landed["acknowledged_scores"]
+    assert "| postgresql (2 workers) | score |" in (tmp_path / "bench-report.md").read_text("utf-8")
+    capsys.readouterr()

@@ -156,6 +156,9 @@ def build_site(
             os.environ.pop("SOCAI_KEY_PASSPHRASE", None)
         else:
             os.environ["SOCAI_KEY_PASSPHRASE"] = old
+    # One worker: a worker trusts its cached sessions and rights for a few seconds, and tests
+    # that change them would race a second worker (test_serve_workers tests several).
     argv = [sys.executable, "-m", "api.cli", "--data", str(data), "serve", "--port", str(port)]
+    argv += ["--workers", "1"]
     with process_serving(argv, f"{base}/api/v1/health", env, "socai serve"):
         yield Site(data, base, database_url, open_students=ids)

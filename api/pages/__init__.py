@@ -1,0 +1,1 @@
+"""The server-rendered web pages, one module per audience (see :mod:`api.web` for the frame)."""
