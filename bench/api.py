@@ -12,16 +12,20 @@ last byte received. Phases, in one run, on one server:
 - ``column``: ``POST /api/v1/scores`` with 35 entries, one signed save of a class's column;
 - ``verify``: ``POST /api/v1/verify`` with an issued transcript PDF (PAdES B-LTA).
 
-Each write is a new, legitimate score: the set-up enrols enough students that no score is
-ever refused for exceeding TT 22/2021's count per subject and term, and assigns the teachers
-whose accounts send them. After the run every student written to is read back from the
-ledger (each event's hash, chain and signature verified on the way) and its scores must be
-exactly those the server acknowledged: no write lost, none made twice, none refused and
-written anyway.
+Each phase is warmed up, then measured at each concurrency level of :class:`Sizes` (the p99
+target is judged at the best level within it). Each write is a new, legitimate score: the
+set-up enrols enough students that no score is ever refused for exceeding TT 22/2021's count
+per subject and term, and assigns the teachers whose accounts send them. A connection fills
+in one class's grade book at a time, so no two requests in flight touch one record. After the
+run every student written to is read back from the ledger (each event's hash, chain and
+signature verified on the way) and its scores must be exactly those the server acknowledged:
+no write lost, none made twice, none refused and written anyway; the full run also audits the
+whole ledger.
 
-Figures per phase: requests/s, signed events/s, p50/p99 latency, errors, the ratio to the
-baseline's requests/s, and where the two cores went (CPU seconds per request of the load
-generator, of the server's workers and of PostgreSQL, read from ``/proc``).
+Figures per phase and level: requests/s, signed events/s, p50/p99 latency, errors, the ratio
+to the baseline's requests/s at the same concurrency, and where the two cores went (CPU per
+request of the load generator, of the server's processes and of PostgreSQL's backends, read
+from ``/proc``). Results are in ``docs/bench/api.md``.
 """
 
 from __future__ import annotations
