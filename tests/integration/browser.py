@@ -118,9 +118,15 @@ def _launch(stack: ExitStack) -> Browser:
     return launched
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium for the whole session (skips without it unless required)."""
+    """Headless Chromium for one test module (skips without it unless required).
+
+    Module scope, not session: Playwright's sync API keeps an asyncio event loop running in
+    the main thread while it is open, and every later ``asyncio.run`` of the session (the
+    TSA, the witness, pyHanko's validation) would fail with "cannot be called from a running
+    event loop".
+    """
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests"
         if os.environ.get("SOCAI_REQUIRE_BROWSER") == "1":
