@@ -37,7 +37,7 @@ from projections.issuance import transcript_id
 from projections.issued_index import find_issue
 from projections.runner import ViewRunner
 from projections.verify import trust_from_data_dir, verify_pdf
-from tests.integration.web import Site
+from tests.integration.web import Site, supersede
 
 PASS = "trang xác minh công khai"
 PASSWORD = "mật-khẩu-trang-xác-minh"
@@ -307,51 +307,12 @@ def test_the_index_finds_every_issue_and_nothing_else(served: Served) -> None:
 # -- a superseded issue -----------------------------------------------------------------------
 
 
-def _supersede(data: Path, code: str) -> None:
-    """Correct a closed-term score of ``code`` (proposal, approval, new year result), reissue."""
-    from api.cli import open_ledger
-    from api.issuing import open_issuer
-    from ledger.domain import StudentRecord
-    from projections.views import open_views
-    from signing.keys import certificate_fingerprint
-
-    settings = Settings(data)
-    ledger, pki = open_ledger(settings)
-    assert pki is not None
-    try:
-        sid = student_id(code)
-        record = ledger.load(sid, StudentRecord)
-        version, entry = next((v, e) for v, e in sorted(record.entries.items()) if e.score)
-        teacher = next(
-            c
-            for c, cert in pki.staff.items()
-            if (r := ledger.registry.get(certificate_fingerprint(cert))) and r.owner == entry.by
-        )
-        value = "9" if str(entry.score) != "9" else "8"
-        proposal = ledger.propose_correction(pki.signer_for(teacher), sid, version, value, "nhầm")
-        ledger.approve_correction(pki.signer_for("HT001"), sid, proposal)
-        with open_views(settings) as views:
-            views.catch_up()
-            _, class_name, _ = record.years["2025-2026"]
-            gvcn = next(
-                h["staff_code"]
-                for h in views.staff.homerooms(record.school, "2025-2026")
-                if h["class_name"] == class_name
-            )
-            stage = ledger.load(sid, StudentRecord).results["2025-2026"]["stage"]
-            ledger.record_year_result(pki.signer_for(gvcn), sid, stage=stage)
-            report = open_issuer(settings, ledger, pki, views).issue([sid], jobs=1)
-            assert report.count("issued") == 1, [o.detail for o in report.outcomes]
-    finally:
-        ledger.close()
-
-
 def test_a_superseded_issue_says_so_on_both_pages(served: Served) -> None:
     base = served.base
     first_tid = transcript_id(student_id(SUPERSEDED), 1)
     before = httpx.get(f"{base}/verify/{first_tid}", timeout=30)
     assert 'data-issue-status="current"' in before.text
-    _supersede(served.data, SUPERSEDED)
+    supersede(served.data, SUPERSEDED)
     after = httpx.get(f"{base}/verify/{first_tid}", timeout=30)
     assert after.status_code == 200
     assert 'data-issue-status="superseded"' in after.text

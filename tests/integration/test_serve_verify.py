@@ -17,6 +17,7 @@ import pytest
 from api.cli import main
 from bench.serve import free_port, serving
 from projections.verify import trust_from_data_dir, verify_pdf
+from tests.integration.web import supersede
 
 PASS = "máy chủ kiểm tra học bạ"
 LIMIT = 2 * 1024 * 1024
@@ -110,46 +111,6 @@ def test_uploads_over_the_limit_get_413_before_being_read(served: tuple[Path, st
     assert streamed.status_code == 413
 
 
-def _supersede(data: Path, code: str) -> None:
-    """Correct a closed-term score of ``code`` (proposal, approval, new year result), reissue."""
-    from api.cli import open_ledger
-    from api.issuing import open_issuer
-    from ledger.application import Settings
-    from ledger.domain import StudentRecord, student_id
-    from projections.views import open_views
-    from signing.keys import certificate_fingerprint
-
-    settings = Settings(data)
-    ledger, pki = open_ledger(settings)
-    assert pki is not None
-    try:
-        sid = student_id(code)
-        record = ledger.load(sid, StudentRecord)
-        version, entry = next((v, e) for v, e in sorted(record.entries.items()) if e.score)
-        teacher = next(
-            c
-            for c, cert in pki.staff.items()
-            if (r := ledger.registry.get(certificate_fingerprint(cert))) and r.owner == entry.by
-        )
-        value = "9" if str(entry.score) != "9" else "8"
-        proposal = ledger.propose_correction(pki.signer_for(teacher), sid, version, value, "nhầm")
-        ledger.approve_correction(pki.signer_for("HT001"), sid, proposal)
-        with open_views(settings) as views:
-            views.catch_up()
-            _, class_name, _ = record.years["2025-2026"]
-            gvcn = next(
-                h["staff_code"]
-                for h in views.staff.homerooms(record.school, "2025-2026")
-                if h["class_name"] == class_name
-            )
-            stage = ledger.load(sid, StudentRecord).results["2025-2026"]["stage"]
-            ledger.record_year_result(pki.signer_for(gvcn), sid, stage=stage)
-            report = open_issuer(settings, ledger, pki, views).issue([sid], jobs=1)
-            assert report.count("issued") == 1, [o.detail for o in report.outcomes]
-    finally:
-        ledger.close()
-
-
 def test_online_a_current_issue_passes_and_a_superseded_one_fails(
     served: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,7 +123,7 @@ def test_online_a_current_issue_passes_and_a_superseded_one_fails(
     online = verify_online(verify_pdf(first.read_bytes(), trust), trust, base_url=base)
     assert online.status == "TOTAL-PASSED", online.as_text("en")
     assert {c.name for c in online.checks} >= {"online.status", "online.checkpoint"}
-    _supersede(data, code)
+    supersede(data, code)
     stale = verify_online(verify_pdf(first.read_bytes(), trust), trust, base_url=base)
     assert stale.status == "TOTAL-FAILED"
     status = stale.check("online.status")

@@ -162,3 +162,43 @@ def build_site(
     argv += ["--workers", "1"]
     with process_serving(argv, f"{base}/api/v1/health", env, "socai serve"):
         yield Site(data, base, database_url, open_students=ids)
+
+
+def supersede(data: Path, code: str) -> None:
+    """Correct a closed-term score of ``code`` (proposal, approval, new year result), reissue."""
+    from api.cli import open_ledger
+    from api.issuing import open_issuer
+    from ledger.application import Settings
+    from ledger.domain import StudentRecord, student_id
+    from projections.views import open_views
+    from signing.keys import certificate_fingerprint
+
+    settings = Settings(data)
+    ledger, pki = open_ledger(settings)
+    assert pki is not None
+    try:
+        sid = student_id(code)
+        record = ledger.load(sid, StudentRecord)
+        version, entry = next((v, e) for v, e in sorted(record.entries.items()) if e.score)
+        teacher = next(
+            c
+            for c, cert in pki.staff.items()
+            if (r := ledger.registry.get(certificate_fingerprint(cert))) and r.owner == entry.by
+        )
+        value = "9" if str(entry.score) != "9" else "8"
+        proposal = ledger.propose_correction(pki.signer_for(teacher), sid, version, value, "nhầm")
+        ledger.approve_correction(pki.signer_for("HT001"), sid, proposal)
+        with open_views(settings) as views:
+            views.catch_up()
+            _, class_name, _ = record.years["2025-2026"]
+            gvcn = next(
+                h["staff_code"]
+                for h in views.staff.homerooms(record.school, "2025-2026")
+                if h["class_name"] == class_name
+            )
+            stage = ledger.load(sid, StudentRecord).results["2025-2026"]["stage"]
+            ledger.record_year_result(pki.signer_for(gvcn), sid, stage=stage)
+            report = open_issuer(settings, ledger, pki, views).issue([sid], jobs=1)
+            assert report.count("issued") == 1, [o.detail for o in report.outcomes]
+    finally:
+        ledger.close()
