@@ -8,6 +8,7 @@ Exit codes: 0 success; 1 a check failed (audit found problems); 64 usage;
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -1296,6 +1297,63 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_province(args: argparse.Namespace) -> int:
+    from bench.province import ProvinceError, Scale, generate, progress_bar
+
+    settings = Settings.from_env(args.data)
+    try:
+        if args.events is not None:
+            scale = Scale.for_events(args.events, years=args.years, seed=args.seed)
+        else:
+            scale = Scale(
+                args.schools,
+                classes_per_grade=args.classes_per_grade,
+                class_size=args.class_size,
+                years=args.years,
+                seed=args.seed,
+            )
+        done = generate(
+            settings,
+            scale,
+            until_events=args.until,
+            workers=args.workers,
+            progress=None if args.json or args.quiet else progress_bar(),
+        )
+    except ProvinceError as e:
+        raise CLIError(str(e), EX_USAGE) from e
+    if not (args.json or args.quiet):
+        print(file=sys.stderr)
+    summary = {
+        "data": str(settings.data_dir),
+        "backend": settings.backend,
+        "scale": dataclasses.asdict(scale),
+        "planned_events": scale.events,
+        "events": done.events,
+        "written": done.written,
+        "seconds": round(done.seconds, 1),
+        "events_per_s": round(done.rate),
+        "units_done": done.units_done,
+        "units": done.units,
+        "resumed_from_unit": done.resumed_from,
+        "rolled_back_events": done.rolled_back,
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"Tỉnh mẫu trong {settings.data_dir} ({settings.backend}): {scale.schools} trường × "
+            f"{scale.classes} lớp × {scale.class_size} học sinh × {scale.years} năm học"
+        )
+        print(
+            f"  {done.written:,} sự kiện mới trong {done.seconds:.1f} s = "
+            f"{done.rate:,.0f} sự kiện/s; sổ cái có {done.events:,} sự kiện; "
+            f"{done.units_done}/{done.units} trường-năm xong"
+        )
+        if done.rolled_back:
+            print(f"  lần chạy trước bị dừng: đã bỏ {done.rolled_back:,} sự kiện dở dang")
+    return EX_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.api import run_api_bench
     from bench.issue import run_issue_bench
@@ -1572,6 +1630,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     account_cli.add_parser(sub)
     sub.choices["account"].set_defaults(func=cmd_account)
+
+    s = sub.add_parser(
+        "province",
+        help="generate a synthetic province (deterministic, signed, resumable) for benchmarks",
+    )
+    s.add_argument("--schools", type=int, default=4)
+    s.add_argument("--classes-per-grade", type=int, default=4, help="classes per grade 6-9")
+    s.add_argument("--class-size", type=int, default=40)
+    s.add_argument("--years", type=int, default=3, help="school years from 2022-2023")
+    s.add_argument("--seed", type=int, default=2025)
+    s.add_argument(
+        "--events", type=int, default=None, help="size the province for this many events instead"
+    )
+    s.add_argument(
+        "--until", type=int, default=None, help="stop once the ledger holds this many events"
+    )
+    s.add_argument("--workers", type=int, default=None, help="default 1 on SQLite, 2 on PostgreSQL")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_province)
 
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")
     s.add_argument("suite", nargs="*", help="suites to run (default: ledger)")

@@ -428,6 +428,30 @@ class Ledger(SchoolCommands, Application[UUID]):
             start = rows[-1].id + 1
         cache.restart(self.recorder.max_notification_id() or 0)
 
+    @contextmanager
+    def one_save(self, actor: Signer) -> Iterator[None]:
+        """Commands run inside are written together, as one signed save by ``actor``.
+
+        As a grade-book column is one save: a GVCN's conduct or remarks for a whole class,
+        a principal's enrolments of a class. Nothing is written until the block ends, and
+        then everything or nothing (an exception inside writes nothing). Every command
+        inside must be ``actor``'s; a record changed twice inside is the same object
+        (its pending events are kept). Commands that write other kinds of records
+        (school years, staff files) may be run inside as well.
+        """
+        local = self._local
+        if getattr(local, "batch", None) is not None:
+            raise TypeError("one_save() blocks do not nest")
+        pending: dict[UUID, Aggregate] = {}
+        with self.synced():
+            local.batch = (actor.fingerprint, pending)
+            try:
+                yield
+            finally:
+                local.batch = None
+            if pending:
+                self.save(*pending.values(), signer=actor)
+
     def _trusted(self) -> bool:
         """Inside a command, whose sync vouches for the cache entries that are not stale."""
         return bool(getattr(self._local, "depth", 0))
@@ -444,6 +468,12 @@ class Ledger(SchoolCommands, Application[UUID]):
         """
         if not self._trusted():
             return _copy(self.read(record, cls))
+        batch = getattr(self._local, "batch", None)
+        if batch is not None and record in batch[1]:
+            found = batch[1][record]
+            if not isinstance(found, cls):
+                raise RecordNotFound(f"record {record} is not a {cls.__name__}")
+            return found
         taken, stale = self.aggregates.take(record)
         if taken is None:
             shared, stale = self.aggregates.shared(record)
@@ -488,6 +518,16 @@ class Ledger(SchoolCommands, Application[UUID]):
         return found
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        batch = getattr(self._local, "batch", None)
+        if batch is not None:
+            signer = kwargs.get("signer")
+            if signer is None or signer.fingerprint != batch[0]:
+                raise NotAuthorized("every command in a one_save() block is its signer's")
+            for obj in objs:
+                if not isinstance(obj, Aggregate):
+                    raise TypeError("only aggregates can be saved in a one_save() block")
+                batch[1][obj.id] = obj
+            return []
         for obj in objs:
             if isinstance(obj, Aggregate) and self.aggregates.is_shared(obj):
                 # A programming error: the snapshot may be in use by other threads.

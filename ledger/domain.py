@@ -26,6 +26,7 @@ invariant 8). Records are keyed by the opaque mã học sinh / mã giáo viên
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -384,6 +385,9 @@ class StudentRecord(Aggregate):
         self.class_name = class_name
         #: version -> entry (scores and comment assessments)
         self.entries: dict[int, Entry] = {}
+        #: school year -> version -> entry: the same entries by year, so that a check or a
+        #: result of one year costs that year's entries, not the whole record's
+        self.entries_by_year: dict[str, dict[int, Entry]] = {}
         #: version of the corrected entry -> version of the latest correction
         self.corrections: dict[int, int] = {}
         #: version of a CorrectionProposed -> proposal
@@ -441,15 +445,20 @@ class StudentRecord(Aggregate):
     @event("ScoreRecorded")
     def record_score(self, subject: str, term: int, kind: str, value: Decimal, by: UUID) -> None:
         # The event's own version is the next one; eventsourcing increments it after this runs.
-        self.entries[self.version + 1] = Entry(
-            self.school_year, self.class_name, subject, term, kind, value, None, by
+        self._add_entry(
+            Entry(self.school_year, self.class_name, subject, term, kind, value, None, by)
         )
 
     @event("CommentAssessed")
     def assess_comment(self, subject: str, term: int, kind: str, passed: bool, by: UUID) -> None:
-        self.entries[self.version + 1] = Entry(
-            self.school_year, self.class_name, subject, term, kind, None, passed, by
+        self._add_entry(
+            Entry(self.school_year, self.class_name, subject, term, kind, None, passed, by)
         )
+
+    def _add_entry(self, entry: Entry) -> None:
+        # The event's own version is the next one; eventsourcing increments it after this runs.
+        self.entries[self.version + 1] = entry
+        self.entries_by_year.setdefault(entry.school_year, {})[self.version + 1] = entry
 
     @event("ScoreCorrected")
     def correct_score(self, corrects: int, value: Decimal, reason: str, by: UUID) -> None:
@@ -481,6 +490,7 @@ class StudentRecord(Aggregate):
         else:
             new = replace(old, passed=value == "Đạt", corrected_by_version=version)
         self.entries[corrects] = new
+        self.entries_by_year[new.school_year][corrects] = new
         self.corrections[corrects] = version
 
     @event("SubjectLevelRecorded")
@@ -590,8 +600,9 @@ class StudentRecord(Aggregate):
         membership = self.years.get(school_year)
         return membership[2] if membership else self.school
 
-    def entries_of(self, school_year: str) -> dict[int, Entry]:
-        return {v: e for v, e in self.entries.items() if e.school_year == school_year}
+    def entries_of(self, school_year: str) -> Mapping[int, Entry]:
+        """The entries of ``school_year`` by version (read-only: the record's own index)."""
+        return self.entries_by_year.get(school_year, {})
 
     # Compatibility with the first slice: version -> (subject, term, kind, value, by).
     @property
