@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -1354,11 +1355,53 @@ def cmd_province(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def _machine() -> dict[str, Any]:
+    """What the benchmarks ran on, for the report."""
+    import platform
+    import sqlite3
+
+    memory = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            memory = int(f.readline().split()[1]) * 1024
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
+            )
+    except OSError:
+        pass
+    try:
+        distro = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    except OSError:
+        distro = platform.system()
+    load = [round(x, 2) for x in os.getloadavg()]
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(memory / 2**30, 1),
+        "os": distro,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_average": load,
+    }
+    info["summary"] = (
+        f"{info['cpus']} vCPUs ({cpu}), {info['memory_gib']} GiB, {distro}, Python "
+        f"{info['python']}, SQLite {info['sqlite']}; load average at the start "
+        f"{load[0]}"
+    )
+    return info
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.api import run_api_bench
     from bench.issue import run_issue_bench
     from bench.ledger import run_ledger_bench
     from bench.log import run_log_bench
+    from bench.scale import run_scale_bench
     from bench.trust import run_trust_bench
     from bench.verify import run_verify_bench
     from bench.views import run_views_bench
@@ -1371,6 +1414,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "issue": lambda: run_issue_bench(quick=args.quick),
         "verify": lambda: run_verify_bench(quick=args.quick),
         "api": lambda: run_api_bench(quick=args.quick),
+        "scale": lambda: run_scale_bench(
+            quick=args.quick, keep=Path(args.keep) if args.keep else None
+        ),
     }
     suites = args.suite or list(runners)
     unknown = [s for s in suites if s not in runners]
@@ -1380,11 +1426,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"available: {', '.join(runners)}",
             EX_USAGE,
         )
-    results = {name: runners[name]() for name in suites}
-    markdown = "\n\n".join(f"## {name}\n\n{r['markdown']}" for name, r in results.items())
+    machine = _machine()
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for name in suites:
+        t = time.perf_counter()
+        results[name] = runners[name]()
+        seconds[name] = round(time.perf_counter() - t, 1)
+    total = time.perf_counter() - started
+    summary = "\n".join(
+        ["| suite | seconds |", "|---|---:|"]
+        + [f"| {name} | {s:,.1f} |" for name, s in seconds.items()]
+        + [f"| **all** | **{total:,.1f}** |"]
+    )
+    header = (
+        f"# socai bench{' --quick' if args.quick else ''}: {', '.join(suites)}\n\n"
+        f"Machine: {machine['summary']}. Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"{total / 60:,.1f} min in all.\n\n{summary}"
+    )
+    markdown = (
+        header
+        + "\n\n"
+        + "\n\n".join(f"## {name}\n\n{r['markdown']}" for name, r in results.items())
+    )
+    results["_run"] = {"machine": machine, "seconds": seconds, "total_seconds": round(total, 1)}
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        if "scale" in results:
+            from bench.plots import plot_scale
+
+            pngs = plot_scale(results["scale"], out)
+            markdown += "\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in pngs)
         (out / "bench-report.json").write_text(
             json.dumps(results, indent=2, ensure_ascii=False, default=_json_default), "utf-8"
         )
@@ -1652,9 +1726,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_province)
 
     s = sub.add_parser("bench", help="run benchmarks against same-run baselines")
-    s.add_argument("suite", nargs="*", help="suites to run (default: ledger)")
+    s.add_argument(
+        "suite",
+        nargs="*",
+        help="suites to run (default: all of ledger, log, trust, views, issue, verify, api, "
+        "scale; soak only by name)",
+    )
     s.add_argument("--quick", action="store_true")
-    s.add_argument("--out", default=None, help="write bench-report.json and bench-report.md here")
+    s.add_argument(
+        "--out",
+        default=None,
+        help="write bench-report.json, bench-report.md and the plots (PNG) here",
+    )
+    s.add_argument(
+        "--keep", default=None, help="scale: keep the grown stores here (resumable), not in /tmp"
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_bench)
     return p

@@ -60,6 +60,8 @@ GRADES = (6, 7, 8, 9)
 FIRST_YEAR = 2022
 PASSPHRASE = b"socai province"
 STATE_FILE = "province.json"
+#: Events a worker keeps in its aggregate cache (a few GiB at most).
+WORKER_CACHE_EVENTS = 3_000_000
 #: Share of grades 6-8 who transfer to another school at the end of a year.
 TRANSFER_SHARE = 0.015
 #: Events per student and year, and per class (see bench.views for the count).
@@ -386,7 +388,9 @@ def _worker(
     ledger = Ledger(settings)
     writer = _Writer(ledger, settings, Plan(scale), counter, index)
     try:
-        with ledger.cached(1 << 30):
+        # Room for about a year of this worker's schools: next year's classes are this
+        # year's moved up, so their records are used again (bounded: a 10⁷-event run).
+        with ledger.cached(1 << 30, events=WORKER_CACHE_EVENTS):
             while True:
                 unit = tasks.get()
                 if unit is None:
@@ -439,6 +443,7 @@ class _Writer:
                     passphrase=PASSPHRASE,
                     now=datetime.now(UTC),
                 )
+            _trust(self.settings.data_dir, found)
             self.pkis[school] = found
         return found
 
@@ -690,6 +695,34 @@ class _Writer:
         )
 
 
+def _trust(data_dir: Path, pki: DemoPKI) -> None:
+    """Make the data directory trust the school's demo root (and know its CAs), as a Sở's
+    schools are trusted: ``DATA/trust``, as ``socai pki trust add`` writes it."""
+    import fcntl
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from api.trust import (
+        ANCHORS_FILE,
+        INTERMEDIATES_FILE,
+        append_certificates,
+        read_pem_certificates,
+        trust_dir,
+    )
+
+    directory = trust_dir(data_dir)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(directory / ".province.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the workers add their schools at once
+        for name, certs in ((ANCHORS_FILE, [pki.root]), (INTERMEDIATES_FILE, pki.intermediates())):
+            path = directory / name
+            pem = path.read_bytes() if path.is_file() else b""
+            have = {c.public_bytes(Encoding.DER) for c in read_pem_certificates(pem, str(path))}
+            new = [c for c in certs if c.public_bytes(Encoding.DER) not in have]
+            if new:
+                append_certificates(directory / name, new)
+
+
 # -- the store: head and roll-back -----------------------------------------------------------
 
 
@@ -790,34 +823,40 @@ def _rollback_sqlite(settings: Settings, head: int) -> None:
         conn.execute("COMMIT")
 
 
+def _scalar(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise ProvinceError(f"the store is missing what the log needs ({sql})")
+    return row[0]
+
+
 def _rollback_postgres(settings: Settings, head: int) -> None:
     from ledger.log import frontier_keys
     from ledger.postgres import connect
 
     assert settings.database_url
     with connect(settings.database_url) as conn, conn.transaction():
-        table = conn.execute(
+        table = _scalar(
+            conn,
             "SELECT table_name FROM information_schema.columns "
-            "WHERE column_name = 'notification_id' AND table_name LIKE '%events' LIMIT 1"
-        ).fetchone()[0]
+            "WHERE column_name = 'notification_id' AND table_name LIKE '%events' LIMIT 1",
+        )
         conn.execute(f'DELETE FROM "{table}" WHERE notification_id > %s', (head,))  # noqa: S608
         conn.execute("DELETE FROM socai_log_leaves WHERE notification_id > %s", (head,))
-        size = conn.execute("SELECT COUNT(*) FROM socai_log_leaves").fetchone()[0]
+        size = _scalar(conn, "SELECT COUNT(*) FROM socai_log_leaves")
         conn.execute("DELETE FROM socai_log_nodes WHERE ((idx + 1) << level) > %s", (size,))
         frontier = []
         for level, idx in frontier_keys(size):
             if level == 0:
-                row = conn.execute(
-                    "SELECT hash FROM socai_log_leaves WHERE idx = %s", (idx,)
-                ).fetchone()
+                found = _scalar(conn, "SELECT hash FROM socai_log_leaves WHERE idx = %s", (idx,))
             else:
-                row = conn.execute(
-                    "SELECT hash FROM socai_log_nodes WHERE level = %s AND idx = %s", (level, idx)
-                ).fetchone()
-            frontier.append(bytes(row[0]))
-        last = conn.execute(
-            "SELECT COALESCE(MAX(notification_id), 0) FROM socai_log_leaves"
-        ).fetchone()[0]
+                found = _scalar(
+                    conn,
+                    "SELECT hash FROM socai_log_nodes WHERE level = %s AND idx = %s",
+                    (level, idx),
+                )
+            frontier.append(bytes(found))
+        last = _scalar(conn, "SELECT COALESCE(MAX(notification_id), 0) FROM socai_log_leaves")
         conn.execute(
             "UPDATE socai_log_state SET size = %s, last_notification_id = %s, frontier = %s",
             (size, last, b"".join(frontier)),

@@ -107,11 +107,15 @@ class Settings:
 
     data_dir: Path
     database_url: str | None = None
+    #: The database is a read replica (a PostgreSQL hot standby; ``SOCAI_DATABASE_READONLY=1``):
+    #: open it without schema setup, and refuse every write before it reaches the database.
+    read_only: bool = False
 
     @classmethod
     def from_env(cls, data: str | os.PathLike[str] | None = None) -> Settings:
         chosen = data or os.environ.get("SOCAI_DATA") or DEFAULT_DATA
-        return cls(Path(chosen), os.environ.get("SOCAI_DATABASE_URL") or None)
+        read_only = os.environ.get("SOCAI_DATABASE_READONLY", "").lower() in ("1", "true", "yes")
+        return cls(Path(chosen), os.environ.get("SOCAI_DATABASE_URL") or None, read_only)
 
     @property
     def sqlite_path(self) -> Path:
@@ -344,6 +348,9 @@ class Ledger(SchoolCommands, Application[UUID]):
             # The registry is written by the recorder's insert hook, which
             # eventsourcing's database-function path would skip.
             base["POSTGRES_ENABLE_DB_FUNCTIONS"] = "n"
+            if self.settings.read_only:
+                # The primary owns the schema; a standby refuses DDL even when nothing changes.
+                base["CREATE_TABLE"] = "n"
         else:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             base["SQLITE_DBNAME"] = str(self.settings.sqlite_path)
@@ -518,6 +525,10 @@ class Ledger(SchoolCommands, Application[UUID]):
         return found
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        if self.settings.read_only:
+            raise StorageError(
+                "this store is a read replica (SOCAI_DATABASE_READONLY): write to the primary"
+            )
         batch = getattr(self._local, "batch", None)
         if batch is not None:
             signer = kwargs.get("signer")
@@ -565,8 +576,9 @@ class Ledger(SchoolCommands, Application[UUID]):
         return recordings
 
     @contextmanager
-    def cached(self, size: int, *, copy: bool = True) -> Iterator[None]:
-        """Room for ``size`` aggregates in the cache during a bulk run, whatever their events.
+    def cached(self, size: int, *, copy: bool = True, events: int | None = None) -> Iterator[None]:
+        """Room for ``size`` aggregates in the cache during a bulk run, whatever their events
+        (or at most ``events`` of them in all).
 
         The cache is always on (see :class:`AggregateCache`); a bulk run that loads more
         records than it holds asks for more room here. ``copy`` is kept for callers: loads
@@ -576,7 +588,7 @@ class Ledger(SchoolCommands, Application[UUID]):
         del copy
         cache = self.aggregates
         saved = (cache.events, cache.count)
-        cache.events, cache.count = None, max(cache.count, size)
+        cache.events, cache.count = events, max(cache.count, size)
         try:
             yield
         finally:

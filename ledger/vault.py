@@ -539,7 +539,7 @@ class PostgresVault(Vault):
     call reconnects and runs once more: every storage call is idempotent.
     """
 
-    def __init__(self, url: str, master_key: bytes) -> None:
+    def __init__(self, url: str, master_key: bytes, *, read_only: bool = False) -> None:
         from ledger.postgres import connect
 
         super().__init__(master_key)
@@ -548,19 +548,21 @@ class PostgresVault(Vault):
         self._lock = threading.Lock()
         self._closed = False
         self._conn = connect(url)
+        self._read_only = read_only
         try:
             self._call(self._setup)
         except BaseException:
             self.close()
             raise
 
-    @staticmethod
-    def _setup(conn: Any) -> None:
+    def _setup(self, conn: Any) -> None:
         sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
         if sync not in _DURABLE_COMMIT:
             raise StorageError(f"PostgreSQL synchronous_commit={sync}; refusing to run")
         if conn.execute("SHOW fsync").fetchone()[0] != "on":
             raise StorageError("PostgreSQL fsync is off; refusing to run")
+        if self._read_only:
+            return  # a read replica: the primary created the table
         # Concurrent CREATE TABLE IF NOT EXISTS can collide on the catalog; take turns.
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -718,5 +720,5 @@ def open_vault(settings: Settings) -> Vault:
     """
     master = load_master_key(settings.data_dir)
     if settings.database_url:
-        return PostgresVault(settings.database_url, master)
+        return PostgresVault(settings.database_url, master, read_only=settings.read_only)
     return SQLiteVault(vault_path(settings.data_dir), master)

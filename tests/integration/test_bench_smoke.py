@@ -19,7 +19,8 @@ def test_bench_quick_writes_reports(
     monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "bench smoke")
     assert main(["bench", "ledger", "log", "--quick", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench-report.json").read_text("utf-8"))
-    assert set(report) == {"ledger", "log"}
+    assert set(report) == {"ledger", "log", "_run"}
+    assert report["_run"]["machine"]["cpus"] and set(report["_run"]["seconds"]) == {"ledger", "log"}
     for workload in report["ledger"]["backends"]["sqlite"]["workloads"].values():
         assert workload["plain_events_per_s"] > 0 and workload["signed_events_per_s"] > 0
         assert isinstance(workload["meets_target"], bool)
@@ -97,4 +98,31 @@ def test_bench_api_quick_writes_over_http_and_every_write_lands(
     assert landed["acknowledged_scores"] == singles + 35 * columns
     assert landed["events_verified"] > landed["acknowledged_scores"]
     assert "| postgresql (2 workers) | score |" in (tmp_path / "bench-report.md").read_text("utf-8")
+    capsys.readouterr()
+
+
+@pytest.mark.slow
+def test_bench_scale_quick_grows_a_ledger_and_plots_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOCAI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SOCAI_KEY_PASSPHRASE", "bench smoke")
+    store = tmp_path / "store"
+    assert main(["bench", "scale", "--quick", "--keep", str(store), "--out", str(tmp_path)]) == 0
+    scale = json.loads((tmp_path / "bench-report.json").read_text("utf-8"))["scale"]
+    rows = scale["backends"]["sqlite"]["rows"]
+    assert len(rows) == 2 and rows[0]["events"] < rows[1]["events"]
+    for row in rows:
+        assert row["audit_ok"] is True and row["audit_events"] >= row["events"]
+        assert row["verify_status"] == "TOTAL-PASSED"
+        assert row["inclusion_hashes"] > 10 and row["bytes_per_event"] > 0
+        assert row["generate_events_per_s"] > 0 and row["append_batch_per_s"] > 0
+    growth = scale["backends"]["sqlite"]["growth"]
+    assert {"audit_events_per_s", "inclusion_p50_us", "verify_p50_ms"} <= set(growth)
+    for name in ("scale-throughput.png", "scale-latency.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (tmp_path / "bench-report.md").read_text("utf-8")
+    assert "cost growth" in markdown and "![scale-latency](scale-latency.png)" in markdown
+    # The grown store was kept where --keep said (a later run resumes it).
+    assert (store / "sqlite" / "data" / "province.json").is_file()
     capsys.readouterr()
