@@ -1402,6 +1402,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.ledger import run_ledger_bench
     from bench.log import run_log_bench
     from bench.scale import run_scale_bench
+    from bench.soak import run_soak
     from bench.trust import run_trust_bench
     from bench.verify import run_verify_bench
     from bench.views import run_views_bench
@@ -1417,8 +1418,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "scale": lambda: run_scale_bench(
             quick=args.quick, keep=Path(args.keep) if args.keep else None
         ),
+        "soak": lambda: run_soak(
+            args.minutes,
+            os.environ.get("SOCAI_DATABASE_URL", ""),
+            Path(args.out) if args.out else None,
+            args.quick,
+        ),
     }
-    suites = args.suite or list(runners)
+    # The soak runs for --minutes (30 by default): only when named.
+    suites = args.suite or [name for name in runners if name != "soak"]
     unknown = [s for s in suites if s not in runners]
     if unknown:
         raise CLIError(
@@ -1740,6 +1748,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--keep", default=None, help="scale: keep the grown stores here (resumable), not in /tmp"
+    )
+    s.add_argument(
+        "--minutes", type=float, default=30.0, help="soak: minutes of mixed load (default 30)"
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_bench)

@@ -7,8 +7,10 @@ bodies, keys or personal data.
 
 from __future__ import annotations
 
+import errno
 import json
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -103,7 +105,48 @@ _STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
+#: SQLite's result code SQLITE_FULL, PostgreSQL's SQLSTATE disk_full.
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+STORAGE_FULL_DETAIL = (
+    "máy chủ đã hết chỗ lưu trữ nên chưa ghi gì; báo quản trị viên giải phóng dung lượng "
+    "rồi thử lại (storage full: nothing was written)"
+)
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` or an error that caused it says the store ran out of space.
+
+    The store's own error (SQLite's "database or disk is full", PostgreSQL's disk_full, the
+    system's ENOSPC) is chained under the ledger's :class:`StorageError`; an operator must
+    free space, so the answer says so (507) rather than "try again shortly" (503).
+    """
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        if getattr(found, "sqlite_errorcode", None) == _SQLITE_FULL:
+            return True
+        if getattr(found, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        if isinstance(found, OSError) and found.errno == errno.ENOSPC:
+            return True
+        found = found.__cause__ or found.__context__
+    return False
+
+
+#: What a client reads when the store failed under a request (its own text names hosts).
+STORAGE_DOWN_DETAIL = (
+    "hệ thống lưu trữ tạm thời không sẵn sàng; vui lòng thử lại "
+    "(storage temporarily unavailable; try again)"
+)
+
+
 def status_for(exc: Exception) -> int:
+    if isinstance(exc, (StorageError, PersistenceError)) and storage_full(exc):
+        return 507  # Insufficient Storage (RFC 4918 §11.5)
+    if isinstance(exc, PersistenceError):
+        return 503  # the store's own error, not translated by the ledger
     for cls, status in _STATUS:
         if isinstance(exc, cls):
             return status
@@ -122,9 +165,20 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"error": "bad_request", "detail": str(exc)}, status_code=400)
 
     async def known(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"error": type(exc).__name__, "detail": str(exc)}, status_code=status_for(exc)
-        )
+        status = status_for(exc)
+        if status == 507:
+            return JSONResponse(
+                {"error": "StorageFull", "detail": STORAGE_FULL_DETAIL},
+                status_code=507,
+                headers={"Retry-After": "60"},
+            )
+        if isinstance(exc, PersistenceError):
+            return JSONResponse(
+                {"error": "StorageError", "detail": STORAGE_DOWN_DETAIL},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
 
     async def unauthenticated(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
@@ -166,5 +220,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AuthFailed, auth_failed)
     app.add_exception_handler(RateLimited, auth_failed)
     app.add_exception_handler(BadRequest, bad_request)
-    for cls in (PayloadTooLarge, LedgerError, SigningError):
+    for cls in (PayloadTooLarge, LedgerError, SigningError, PersistenceError):
         app.add_exception_handler(cls, known)

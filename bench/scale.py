@@ -79,7 +79,16 @@ def run_scale_bench(
                 from bench.ledger import _fresh_postgres
 
                 database = _fresh_postgres(url, "socai_bench_scale")
-            out["backends"][backend] = _grow(base / "data", database, pg_sizes, quick)
+            out["backends"][backend] = grown = _grow(base / "data", database, pg_sizes, quick)
+            if backend == "sqlite" and len(sizes) > 1:
+                # The smallest size again, in a store of its own, verified turn about with
+                # the largest: drift and other load hit both alike.
+                small = base / "reference" / "data"
+                _demo(Settings(small))
+                generate(Settings(small), _scale(quick, sizes), until_events=sizes[0])
+                grown["verify_interleaved"] = compare_verification(
+                    Settings(small), Settings(base / "data"), 8 if quick else 30
+                )
     out["seconds"] = round(time.perf_counter() - started, 1)
     out["markdown"] = markdown(out)
     return out
@@ -88,7 +97,7 @@ def run_scale_bench(
 def _grow(data: Path, database: str | None, sizes: Sequence[int], quick: bool) -> dict[str, Any]:
     settings = Settings(data, database)
     pdf = _demo(settings)
-    scale = QUICK_SCALE if quick else Scale.for_events(max(sizes), years=3)
+    scale = _scale(quick, sizes)
     rows = []
     for size in sizes:
         done = generate(settings, scale, until_events=size, progress=_bar())
@@ -111,6 +120,10 @@ def _grow(data: Path, database: str | None, sizes: Sequence[int], quick: bool) -
         "rows": rows,
         "growth": growth(rows),
     }
+
+
+def _scale(quick: bool, sizes: Sequence[int]) -> Scale:
+    return QUICK_SCALE if quick else Scale.for_events(max(sizes), years=3)
 
 
 def _bar() -> Callable[[int, int, float], None] | None:
@@ -349,6 +362,63 @@ def _verify(settings: Settings, pdf: Path, runs: int) -> dict[str, Any]:
     }
 
 
+def compare_verification(small: Settings, large: Settings, runs: int) -> dict[str, Any]:
+    """Verification p50 of two stores, each served by its own ``socai serve``, turn about.
+
+    Each store verifies its own first issued transcript (the same demo school, so the same
+    work offline); the online part asks that store's server. ``ratio``: large over small.
+    """
+    from bench.serve import process_serving
+    from projections.verify import trust_from_data_dir, verify_online, verify_pdf
+
+    samples: dict[str, list[float]] = {"small": [], "large": []}
+    online: dict[str, list[float]] = {"small": [], "large": []}
+    statuses: dict[str, str] = {}
+    sizes = {}
+    with ExitStack() as stack:
+        targets = {}
+        for i, (name, settings) in enumerate((("small", small), ("large", large))):
+            pdf = _demo(settings)
+            with _database_env(settings) as env, redirect_stdout(io.StringIO()):
+                from api.cli import main
+
+                main(["--data", str(settings.data_dir), "log", "checkpoint", "--json"])
+            port = 18900 + os.getpid() % 50 + 50 * i
+            base = f"http://127.0.0.1:{port}"
+            argv = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+            argv += ["--workers", "1", "--log-level", "warning"]
+            stack.enter_context(process_serving(argv, f"{base}/api/v1/health", env, name))
+            trust = trust_from_data_dir(settings.data_dir)
+            targets[name] = (pdf.read_bytes(), trust, base)
+            ledger = Ledger(settings)
+            sizes[name] = int(ledger.recorder.max_notification_id() or 0)
+            ledger.close()
+        for content, trust, base in targets.values():  # warm-up
+            verify_online(verify_pdf(content, trust), trust, base_url=base)
+        for r in range(runs):
+            for name in ("small", "large") if r % 2 == 0 else ("large", "small"):
+                content, trust, base = targets[name]
+                t0 = time.perf_counter()
+                report = verify_pdf(content, trust)
+                t1 = time.perf_counter()
+                report = verify_online(report, trust, base_url=base)
+                t2 = time.perf_counter()
+                samples[name].append(t2 - t0)
+                online[name].append(t2 - t1)
+                statuses[name] = report.status
+    p50 = {k: _quantiles(v, 1e3)[0] for k, v in samples.items()}
+    return {
+        "events": sizes,
+        "runs": runs,
+        "status": statuses,
+        "p50_ms": p50,
+        "online_p50_ms": {k: _quantiles(v, 1e3)[0] for k, v in online.items()},
+        "ratio": round(p50["large"] / p50["small"], 3),
+        "target": "within 20 % (0.8–1.2)",
+        "ok": 0.8 <= p50["large"] / p50["small"] <= 1.2,
+    }
+
+
 def _append(ledger: Ledger, head: int, saves: int, singles: int) -> dict[str, Any]:
     """New records saved through the signed store: 1,000 per save, then one per save."""
     from signing.keys import resolve_passphrase
@@ -485,6 +555,17 @@ def markdown(results: dict[str, Any]) -> str:
                 cells = " | ".join(_fmt(r.get(field)) for r in rows)
             lines.append(f"| {label} | {cells} | | |")
         lines.append("")
+        v = data.get("verify_interleaved")
+        if v:
+            lines.append(
+                f"Verification turn about ({v['runs']} runs each, offline and online against "
+                f"each store's own server): {v['events']['small']:,} events p50 "
+                f"{v['p50_ms']['small']} ms (online part {v['online_p50_ms']['small']} ms), "
+                f"{v['events']['large']:,} events p50 {v['p50_ms']['large']} ms (online part "
+                f"{v['online_p50_ms']['large']} ms): ratio {v['ratio']} "
+                f"{'✓' if v['ok'] else '✗'} (target within 20 %); verdicts {v['status']}."
+            )
+            lines.append("")
     lines.append(f"{results['seconds']:,.0f} s in all.")
     return "\n".join(lines)
 

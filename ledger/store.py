@@ -156,7 +156,10 @@ class CertificateRegistry:
         hit = self._cache.get(fingerprint)
         if hit is not None or self.recorder is None:
             return hit
-        row = self.recorder.select_certificate(fingerprint)
+        try:
+            row = self.recorder.select_certificate(fingerprint)
+        except PersistenceError as e:
+            raise StorageError(f"cannot read the certificate registry: {e}") from e
         if row is None:
             return None
         entry = RegisteredCertificate.from_pem(row.pem, row.owner)
@@ -403,16 +406,12 @@ class SignedEventStore(EventStore[UUID]):
                 **kwargs,
             )
         except IntegrityError as e:
-            first = stored_events[0]
-            where = (
-                f"record {first.originator_id} version {first.originator_version}"
-                if len({s.originator_id for s in stored_events}) == 1
-                else f"one of {len({s.originator_id for s in stored_events})} records"
-            )
-            raise ConcurrencyConflict(
-                f"another writer appended to {where} first (or a certificate in this save is "
-                "already registered); nothing was written: reload and retry"
-            ) from e
+            if not self._already_stored(stored_events):
+                raise self._conflict(stored_events) from e
+            # An earlier attempt of this very insert committed, and its connection was lost
+            # before the answer came back: the recorder tried again (eventsourcing retries an
+            # insert after an OperationalError) and met the events it had written.
+            notification_ids = None
         except PersistenceError as e:
             raise StorageError(f"the events were not written: {e}") from e
         # Only committed data enters the caches.
@@ -436,6 +435,31 @@ class SignedEventStore(EventStore[UUID]):
                     )
                 )
         return recordings
+
+    def _conflict(self, stored_events: Sequence[StoredEvent]) -> ConcurrencyConflict:
+        first = stored_events[0]
+        where = (
+            f"record {first.originator_id} version {first.originator_version}"
+            if len({s.originator_id for s in stored_events}) == 1
+            else f"one of {len({s.originator_id for s in stored_events})} records"
+        )
+        return ConcurrencyConflict(
+            f"another writer appended to {where} first (or a certificate in this save is "
+            "already registered); nothing was written: reload and retry"
+        )
+
+    def _already_stored(self, stored_events: Sequence[StoredEvent]) -> bool:
+        """Whether exactly these events (the same bytes, signatures included) are stored."""
+        try:
+            for s in stored_events:
+                rows = self.recorder.select_events(
+                    s.originator_id, gt=s.originator_version - 1, lte=s.originator_version
+                )
+                if not rows or rows[0].state != s.state or rows[0].topic != s.topic:
+                    return False
+        except PersistenceError:
+            return False
+        return True
 
     def _signature_check(
         self, signer: Signer, entry: RegisteredCertificate
