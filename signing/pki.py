@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -853,7 +854,16 @@ def create_demo_pki(
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    """The asn1crypto form of ``cert``, made once per certificate (see :func:`_asn1_of`)."""
+    return _asn1_of(cert.public_bytes(serialization.Encoding.DER))
+
+
+@functools.lru_cache(maxsize=4096)
+def _asn1_of(der: bytes) -> asn1_x509.Certificate:
+    """Parsed once: asn1crypto and the path validator memoise what they compute (hashes,
+    key identifiers) on the object, so a trust of many CAs, handed over for every path
+    check, costs its parsing once, not at each check."""
+    return asn1_x509.Certificate.load(der)
 
 
 def _check_signing_usage(cert: x509.Certificate) -> None:
