@@ -395,14 +395,20 @@ def compare_verification(small: Settings, large: Settings, runs: int) -> dict[st
             ledger = Ledger(settings)
             sizes[name] = int(ledger.recorder.max_notification_id() or 0)
             ledger.close()
-        one = _union(targets["small"][1], targets["large"][1])
+        small_trust, large_trust = targets["small"][1], targets["large"][1]
         # The small store's file with the small store's own trust (a few CAs): what the
         # number of trusted CAs costs, apart from the ledger's size.
         targets["own_trust"] = targets["small"]
-        targets = {
-            k: (content, trust if k == "own_trust" else one, base)
-            for k, (content, trust, base) in targets.items()
-        }
+        targets["small"] = (
+            targets["small"][0],
+            _union(small_trust, large_trust, _demo_cas(large)),
+            targets["small"][2],
+        )
+        targets["large"] = (
+            targets["large"][0],
+            _union(large_trust, small_trust, _demo_cas(small)),
+            targets["large"][2],
+        )
         for content, trust, base in targets.values():  # warm-up
             verify_online(verify_pdf(content, trust), trust, base_url=base)
         for r in range(runs):
@@ -432,16 +438,31 @@ def compare_verification(small: Settings, large: Settings, runs: int) -> dict[st
     }
 
 
-def _union(a: Any, b: Any) -> Any:
-    """One verifier trusting what either data directory trusts."""
+def _demo_cas(settings: Settings) -> list[Any]:
+    """The CAs of the data directory's own demo PKI (``socai init``'s)."""
+    from signing.pki import DemoPKI
+
+    pki = DemoPKI.load(settings.data_dir / "pki", b"")  # certificates only: no key is read
+    return [*pki.trust_roots(), *pki.intermediates()]
+
+
+def _union(a: Any, b: Any, leave_out: Sequence[Any] = ()) -> Any:
+    """``a``'s trust plus what ``b`` trusts but ``leave_out``: one verifier trusting both.
+
+    ``leave_out``: ``b``'s own demo CAs. Two ``socai init``s make demo CAs of the same
+    names with different keys; a verifier trusts one school of a name.
+    """
     from projections.verify import VerifyTrust
 
     def both(x: tuple[Any, ...], y: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(dict.fromkeys([*x, *y]))
 
+    def cas(x: tuple[Any, ...], y: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(dict.fromkeys([*x, *(c for c in y if c not in leave_out)]))
+
     return VerifyTrust(
-        roots=both(a.roots, b.roots),
-        intermediates=both(a.intermediates, b.intermediates),
+        roots=cas(a.roots, b.roots),
+        intermediates=cas(a.intermediates, b.intermediates),
         log_vkeys=both(a.log_vkeys, b.log_vkeys),
         witness_vkeys=both(a.witness_vkeys, b.witness_vkeys),
         witness_quorum=min(a.witness_quorum, b.witness_quorum),
