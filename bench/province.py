@@ -48,7 +48,6 @@ from typing import Any
 from uuid import UUID
 
 from bench.views import BLOCK, COMMENT_SUBJECTS, SCORED_SUBJECTS, _kinds, _score
-from ledger import assessment as rules
 from ledger.application import Ledger, Settings
 from ledger.catalog import THCS_PLAN
 from ledger.domain import PRINCIPAL, StudentRecord, staff_id, student_id
@@ -787,34 +786,47 @@ def _query(ledger: Ledger, sql: str, *params: Any) -> list[Any]:
         return list(c.fetchall())
 
 
+def _rewind_log(conn: Any, head: int, mark: str) -> None:
+    """The log's leaves, nodes and position as they were at notification ``head``.
+
+    ``conn``: a sqlite3 or psycopg connection inside the roll-back's transaction; ``mark``
+    its parameter placeholder (``?`` or ``%s``).
+    """
+    from ledger.log import frontier_keys
+
+    def q(sql: str) -> str:
+        return sql.replace("?", mark)
+
+    conn.execute(q("DELETE FROM socai_log_leaves WHERE notification_id > ?"), (head,))
+    size = _scalar(conn, "SELECT COUNT(*) FROM socai_log_leaves")
+    conn.execute(q("DELETE FROM socai_log_nodes WHERE ((idx + 1) << level) > ?"), (size,))
+    frontier = [
+        bytes(
+            _scalar(conn, q("SELECT hash FROM socai_log_leaves WHERE idx = ?"), (idx,))
+            if level == 0
+            else _scalar(
+                conn,
+                q("SELECT hash FROM socai_log_nodes WHERE level = ? AND idx = ?"),
+                (level, idx),
+            )
+        )
+        for level, idx in frontier_keys(size)
+    ]
+    last = _scalar(conn, "SELECT COALESCE(MAX(notification_id), 0) FROM socai_log_leaves")
+    conn.execute(
+        q("UPDATE socai_log_state SET size = ?, last_notification_id = ?, frontier = ?"),
+        (size, last, b"".join(frontier)),
+    )
+
+
 def _rollback_sqlite(settings: Settings, head: int) -> None:
     import sqlite3
-
-    from ledger.log import frontier_keys
 
     with sqlite3.connect(settings.sqlite_path, isolation_level=None) as conn:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DELETE FROM stored_events WHERE rowid > ?", (head,))
-        conn.execute("DELETE FROM socai_log_leaves WHERE notification_id > ?", (head,))
-        size = conn.execute("SELECT COUNT(*) FROM socai_log_leaves").fetchone()[0]
-        conn.execute("DELETE FROM socai_log_nodes WHERE ((idx + 1) << level) > ?", (size,))
-        frontier = []
-        for level, idx in frontier_keys(size):
-            if level == 0:
-                row = conn.execute(
-                    "SELECT hash FROM socai_log_leaves WHERE idx = ?", (idx,)
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    "SELECT hash FROM socai_log_nodes WHERE level = ? AND idx = ?", (level, idx)
-                ).fetchone()
-            frontier.append(bytes(row[0]))
-        last = conn.execute("SELECT MAX(notification_id) FROM socai_log_leaves").fetchone()[0] or 0
-        conn.execute(
-            "UPDATE socai_log_state SET size = ?, last_notification_id = ?, frontier = ?",
-            (size, last, b"".join(frontier)),
-        )
+        _rewind_log(conn, head, "?")
         conn.execute(
             "DELETE FROM socai_certificates WHERE NOT EXISTS (SELECT 1 FROM stored_events e "
             "WHERE e.originator_id = socai_certificates.owner "
@@ -831,7 +843,6 @@ def _scalar(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
 
 
 def _rollback_postgres(settings: Settings, head: int) -> None:
-    from ledger.log import frontier_keys
     from ledger.postgres import connect
 
     assert settings.database_url
@@ -842,25 +853,7 @@ def _rollback_postgres(settings: Settings, head: int) -> None:
             "WHERE column_name = 'notification_id' AND table_name LIKE '%events' LIMIT 1",
         )
         conn.execute(f'DELETE FROM "{table}" WHERE notification_id > %s', (head,))  # noqa: S608
-        conn.execute("DELETE FROM socai_log_leaves WHERE notification_id > %s", (head,))
-        size = _scalar(conn, "SELECT COUNT(*) FROM socai_log_leaves")
-        conn.execute("DELETE FROM socai_log_nodes WHERE ((idx + 1) << level) > %s", (size,))
-        frontier = []
-        for level, idx in frontier_keys(size):
-            if level == 0:
-                found = _scalar(conn, "SELECT hash FROM socai_log_leaves WHERE idx = %s", (idx,))
-            else:
-                found = _scalar(
-                    conn,
-                    "SELECT hash FROM socai_log_nodes WHERE level = %s AND idx = %s",
-                    (level, idx),
-                )
-            frontier.append(bytes(found))
-        last = _scalar(conn, "SELECT COALESCE(MAX(notification_id), 0) FROM socai_log_leaves")
-        conn.execute(
-            "UPDATE socai_log_state SET size = %s, last_notification_id = %s, frontier = %s",
-            (size, last, b"".join(frontier)),
-        )
+        _rewind_log(conn, head, "%s")
         conn.execute(
             f'DELETE FROM socai_certificates c WHERE NOT EXISTS (SELECT 1 FROM "{table}" e '  # noqa: S608
             "WHERE e.originator_id = c.owner AND e.originator_version = c.version)"
@@ -886,4 +879,4 @@ def progress_bar(stream: Any = sys.stderr) -> Callable[[int, int, float], None]:
     return show
 
 
-__all__ = ["Generated", "Plan", "ProvinceError", "Scale", "generate", "progress_bar", "rules"]
+__all__ = ["Generated", "Plan", "ProvinceError", "Scale", "generate", "progress_bar"]

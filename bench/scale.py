@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from bench.province import GRADES, Plan, Scale, generate, progress_bar
 from ledger.application import Ledger, Settings
@@ -631,4 +630,4 @@ def _fmt(value: Any) -> str:
     return f"{value:,.3g}" if value < 100 else f"{value:,.0f}"
 
 
-__all__ = ["FIGURES", "UUID", "growth", "markdown", "measure", "run_scale_bench"]
+__all__ = ["FIGURES", "growth", "markdown", "measure", "run_scale_bench"]
